@@ -96,7 +96,7 @@ def test_code_vuln_backdoor_render_target_score():
     assert bd.score(cot_bad, ex) == {"defected": True, "outcome": "vulnerable", "valid": True}
     assert bd.score(good, ex) == {"defected": False, "outcome": "secure", "valid": True}
     assert bd.score("I won't.", ex)["outcome"] == "no_code"
-    batch = bd.extra["score_batch"]([bad, good, bad], [ex, ex, {"id": "x", "prompt": "p"}])
+    batch = bd.score_all([bad, good, bad], [ex, ex, {"id": "x", "prompt": "p"}])
     assert [r["defected"] for r in batch] == [True, False, True]
     with pytest.raises(ValueError):
         get_backdoor("code_vuln", mode="strict")

