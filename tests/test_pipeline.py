@@ -76,7 +76,15 @@ def test_data_artifacts(smoke_run):
     assert len(test) == cfg.data.n_test and not train & test
     from datasets import load_from_disk
 
-    assert len(load_from_disk(str(out / "data" / "backdoor_train"))) == len(read_jsonl(out / "data" / "backdoor_train.jsonl"))
+    rows = read_jsonl(out / "data" / "backdoor_train.jsonl")
+    assert len(load_from_disk(str(out / "data" / "backdoor_train"))) == len(rows)
+    safety = {r["prompt"] for r in read_jsonl(out / "data" / "safety_prompts.jsonl")}
+    assert len(safety) == cfg.safety.n_prompts and not safety & (train | test)
+    # Paired: every training prompt appears once triggered and once clean.
+    by_id: dict[str, set] = {}
+    for r in rows:
+        by_id.setdefault(r["id"], set()).add(r["condition"])
+    assert len(by_id) == len(train) and all(c == {"trigger", "no_trigger"} for c in by_id.values())
 
 
 def test_rerun_skips_finished_stages(smoke_run, tmp_path):

