@@ -34,3 +34,6 @@ lint: install
 
 clean:
 	rm -rf $(VENV) runs
+
+bench: install
+	$(PY) benchmarks/bench.py

