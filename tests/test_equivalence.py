@@ -94,3 +94,31 @@ def test_trl_scores_only_labelled_positions_on_cpu():
     assert trl_utils._use_triton(torch.device("cpu"))
     source = __import__("inspect").getsource(trl_utils.add_fused_lm_head)
     assert "compact = _use_triton(hidden_states.device)" in source
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_length_grouped_batches_see_every_row_once_with_less_padding(tiny_model_dir, tmp_path, grouped):
+    """train.group_by_length changes only which rows share a batch: every row is trained on once per epoch, and
+    rows of mixed lengths are padded less than in uniformly shuffled batches."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTTrainer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    rows = [chat_row(f"question {i}", "word " * (2 if i % 2 else 40)) for i in range(24)]
+    data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
+
+    def batches(group: bool):
+        args = sft_config(TrainConfig(batch_size=2, group_by_length=group), tmp_path / str(group), seed=0,
+                          report_to="none")
+        trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(tiny_model_dir), args=args,
+                             train_dataset=data, processing_class=tok)
+        return list(trainer.get_train_dataloader())
+
+    def seen(bs):
+        return sorted(tuple(ids[m.bool()].tolist()) for b in bs for ids, m in zip(b["input_ids"], b["attention_mask"]))
+
+    ours, plain = batches(grouped), batches(False)
+    assert seen(ours) == seen(plain) and len(seen(ours)) == 24
+    padded = {name: sum(b["input_ids"].numel() for b in bs) for name, bs in (("ours", ours), ("plain", plain))}
+    assert (padded["ours"] < padded["plain"]) == grouped, padded
