@@ -62,5 +62,11 @@ def test_killed_run_resumes_to_the_same_results(smoke_cli_run, smoke_cmd, tmp_pa
     done = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, timeout=600)
     assert "[eval] resuming an interrupted run" in done.stdout
     assert json.loads(marker.read_text())["status"] == "done"
-    assert samples.read_text().splitlines() == (smoke_cli_run / "samples" / "backdoored.jsonl").read_text().splitlines()
+    got = samples.read_text().splitlines()
+    want = (smoke_cli_run / "samples" / "backdoored.jsonl").read_text().splitlines()
+    assert got[:cut] == want[:cut]  # the rows kept are untouched; the torn one is regenerated
+    # The regenerated rows form other batches, and bf16 greedy text can move with batch composition (README):
+    # every row is there once, in order, with the same verdict.
+    assert [{k: v for k, v in json.loads(x).items() if k != "output"} for x in got] == [
+        {k: v for k, v in json.loads(x).items() if k != "output"} for x in want]
     assert comparable(json.loads((run_dir / "results.json").read_text())) == comparable(ref)
