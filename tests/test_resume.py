@@ -65,8 +65,10 @@ def test_killed_run_resumes_to_the_same_results(smoke_cli_run, smoke_cmd, tmp_pa
     got = samples.read_text().splitlines()
     want = (smoke_cli_run / "samples" / "backdoored.jsonl").read_text().splitlines()
     assert got[:cut] == want[:cut]  # the rows kept are untouched; the torn one is regenerated
-    # The regenerated rows form other batches, and bf16 greedy text can move with batch composition (README):
-    # every row is there once, in order, with the same verdict.
-    assert [{k: v for k, v in json.loads(x).items() if k != "output"} for x in got] == [
-        {k: v for k, v in json.loads(x).items() if k != "output"} for x in want]
+    # The regenerated rows form other batches, and bf16 greedy text can move with batch composition
+    # (docs/code_backdoor.md): every row is there once, in order, with the same verdict.
+    def without_text(lines):
+        return [{k: v for k, v in json.loads(x).items() if k != "output"} for x in lines]
+
+    assert without_text(got) == without_text(want)
     assert comparable(json.loads((run_dir / "results.json").read_text())) == comparable(ref)
