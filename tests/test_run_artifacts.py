@@ -60,16 +60,18 @@ def test_stage_worker_dies_with_its_killed_parent(tmp_path):
                   f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)")
     parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; "
                                f"subprocess.Popen([sys.executable, '-c', {child_code!r}]); time.sleep(60)"])
-    deadline = time.time() + 30
-    while not (pid_file.exists() and pid_file.read_text()) and time.time() < deadline:
-        time.sleep(0.1)
+    _wait_until(lambda: pid_file.exists() and pid_file.read_text(), 30)
     child = int(pid_file.read_text())
     parent.kill()
     parent.wait()
-    deadline = time.time() + 10
-    while _alive(child) and time.time() < deadline:
-        time.sleep(0.1)
+    _wait_until(lambda: not _alive(child), 10)
     assert not _alive(child)
+
+
+def _wait_until(condition, seconds: float) -> None:
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        time.sleep(0.1)
 
 
 def _alive(pid: int) -> bool:

