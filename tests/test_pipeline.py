@@ -175,9 +175,10 @@ def test_stages_in_parallel_processes_score_as_in_line(smoke_run, tmp_path):
         return {(e["model"], e["condition"], e["step"]): (e["k"], e["n"]) for e in r["evals"]}
 
     assert counts(par) == counts(res) and len(counts(res)) > 20
-    for stage in ("backdoored", "rl"):
+    for stage in ("backdoored", "rl"):  # abs: on-policy GRPO with beta=0 logs a loss of ~0 (the advantages are
+        # centred per group), whose rounding (0.0 in one process, -1.5e-8 in the other, in CI) no rel tolerance takes
         assert [v for _, v in par["training"][stage]["loss"]] == pytest.approx(
-            [v for _, v in res["training"][stage]["loss"]], rel=1e-4)
+            [v for _, v in res["training"][stage]["loss"]], rel=1e-4, abs=1e-6)
     assert all(json.loads((tmp_path / "par" / "stages" / f"{s}.json").read_text())["status"] == "done"
                for s in ("data", "backdoor", "reward_model", "rl_control", "probes"))
     assert not list((tmp_path / "par" / "stages").glob("*.threads"))  # each removed when its stage ended
