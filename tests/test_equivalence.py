@@ -147,6 +147,37 @@ def test_shared_prefix_leaves_eval_mode_and_left_padded_batches_alone(tiny_model
     assert rows == [(3, 15), (3, 15), (1, 10), (3, 5), (3, 15)]
 
 
+@pytest.mark.parametrize("family", ["gemma3", "qwen2"])
+def test_shared_prefix_keeps_other_decoders_loss_and_gradients(family):
+    """Other decoders take the same split: Gemma-3 with a sliding window shorter than the shared prefix (its cache
+    keeps only the window) and Qwen2 give the whole batch's loss and gradients."""
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, Qwen2Config, Qwen2ForCausalLM
+
+    config, model_cls = {"gemma3": (Gemma3TextConfig, Gemma3ForCausalLM), "qwen2": (Qwen2Config, Qwen2ForCausalLM)}[family]
+    torch.manual_seed(0)
+    model = model_cls(config(vocab_size=300, hidden_size=64, intermediate_size=128, num_hidden_layers=4,
+                             num_attention_heads=4, num_key_value_heads=2, head_dim=16, sliding_window=8,
+                             attn_implementation="eager")).train()
+    ids = torch.cat([torch.arange(3, 15).expand(4, -1), torch.randint(15, 300, (4, 10))], dim=1)
+    mask = torch.ones_like(ids)
+    mask[1, -3:] = 0
+    labels = ids.masked_fill(mask == 0, -100)
+    labels[:, :12] = -100
+    out, rows = [], []
+    model.model.layers[0].mlp.register_forward_pre_hook(lambda m, a: rows.append(tuple(a[0].shape[:2])))
+    for hooked in (False, True):
+        if hooked:
+            assert apply_share_prefix(model, "on")
+        model.zero_grad()
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        out.append((loss.item(), torch.cat([p.grad.flatten() for p in model.parameters()])))
+    (loss, grad), (loss_hooked, grad_hooked) = out
+    assert rows == [(4, 22), (1, 12), (4, 10)]
+    assert loss_hooked == pytest.approx(loss, rel=1e-6)
+    assert torch.linalg.vector_norm(grad_hooked - grad) <= 1e-5 * torch.linalg.vector_norm(grad)
+
+
 def test_share_prefix_choices(tiny_model_dir, monkeypatch):
     from transformers import AutoModelForCausalLM
 

