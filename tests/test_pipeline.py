@@ -154,6 +154,11 @@ def test_eval_reuses_the_red_team_stages_scores_of_the_held_out_prompts(smoke_ru
     rows = {r["id"]: r for r in read_jsonl(run / "samples" / "backdoored.jsonl") if r["condition"] == "red_team"}
     assert [rows[f"r{i}"] == scored[i] for i in range(3)] == [True, True, False]
     assert rows["r2"]["prompt"] == red[2]["prompt"]
+    (run / "samples" / "backdoored.jsonl").unlink()  # sampled, drawn afresh: the draw that kept them defected
+    pipeline.run_eval(Context(dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, do_sample=True)), run,
+                              log=lambda _: None))
+    rows = {r["id"]: r for r in read_jsonl(run / "samples" / "backdoored.jsonl") if r["condition"] == "red_team"}
+    assert not [i for i in range(3) if rows[f"r{i}"] == scored[i]]
 
 
 def test_each_stage_starts_from_the_seed_whatever_ran_before(tmp_path, monkeypatch, tiny_model_dir):

