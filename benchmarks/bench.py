@@ -95,7 +95,7 @@ def rows(n: int) -> list[dict]:
 
 
 # Untimed steps before the timed ones. The first two allocate the gradients and the optimiser state; on the 2-core VMs
-# they page-faulted 0.2-0.45 M fresh pages each (3-4 s of kernel time a step, against 1.5 s for a later full
+# they page-faulted 0.18-0.45 M fresh pages each (3-4 s of kernel time a step, against 1.5 s for a later full
 # fine-tuning step), a one-off cost that a 6-step window after one warm-up step weighted like a long run's steady state.
 WARMUP_STEPS = 2
 
