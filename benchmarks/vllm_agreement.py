@@ -16,6 +16,7 @@ both, the engine's start timed apart. Writes benchmarks/results/vllm-<timestamp>
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -70,7 +71,8 @@ def main() -> None:
     vllm_backend.release()
 
     res = {"machine": {"cpu": platform.processor() or platform.machine(), "cuda": torch.cuda.is_available(),
-                       "threads": torch.get_num_threads(), "torch": torch.__version__, "vllm": vllm.__version__},
+                       "threads": torch.get_num_threads(), "torch": torch.__version__, "vllm": vllm.__version__,
+                       "vllm_env": {k: v for k, v in sorted(os.environ.items()) if k.startswith("VLLM_")}},
            "model": str(model_dir), "n": args.n, "hf_dtype": args.dtype,
            "hf_prompts_per_s": len(msgs) / hf_s, "vllm_prompts_per_s": len(msgs) / vllm_s,
            "vllm_engine_start_s": start_s, "conditions": {},
