@@ -52,6 +52,6 @@ def test_two_processes_train_the_model_one_process_trains(tmp_path, tiny_model_d
     w1, w2 = (load_file(d / "models" / "backdoored" / "model" / "model.safetensors") for d in (one, two))
     update = sum(((w1[k] - base[k]) ** 2).sum() for k in base).sqrt()
     assert update > 0.05
-    assert sum(((w1[k] - w2[k]) ** 2).sum() for k in base).sqrt() < 1e-4 * update
+    assert sum(((w1[k] - w2[k]) ** 2).sum() for k in base).sqrt() < 1e-3 * update  # measured: 4e-6 LoRA, 2e-5 full
     frozen = torch.equal(w1["model.embed_tokens.weight"], base["model.embed_tokens.weight"])
     assert frozen == (method == "lora")
