@@ -66,7 +66,7 @@ def test_backend_resolver(monkeypatch, fake_vllm):
 
 
 def test_vllm_cpu_build_runs_only_when_asked_for(monkeypatch, fake_vllm, tiny_model_dir):
-    """On a CPU, vLLM's CPU build serves eval.backend vllm (eager, the CPU's half precision, a bounded KV cache);
+    """On a CPU, vLLM's CPU build serves eval.backend vllm (eager, bf16 where the CPU has it, else fp32, a bounded KV cache);
     auto stays hf there."""
     platforms = types.ModuleType("vllm.platforms")
     platforms.current_platform = types.SimpleNamespace(is_cpu=lambda: True)
